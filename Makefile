@@ -1,0 +1,68 @@
+# ferry: build, deps, demo, test, bench.  See README.md.
+CC      ?= gcc
+SAN     ?=
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation -Ilib -I. -MMD -MP
+LDLIBS  += -ljson-c -lmnl -lxxhash -lm
+
+ifeq ($(SAN),1)
+BUILD   := build/san
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -O1
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(wildcard lib/*/*.c)
+CMD_SRC  := $(wildcard cmd/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps images demo test unit integration bench clean san-test valgrind-test workloads
+
+all: $(BUILD)/ferry workloads
+
+$(BUILD)/libferry.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/ferry: $(CMD_OBJ) $(BUILD)/libferry.a
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libferry.a $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libferry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libferry.a $(LDLIBS) -lcmocka
+
+workloads:
+	$(MAKE) -C workloads
+
+deps:
+	scripts/deps.sh
+
+images: all
+	scripts/build-images.sh
+
+demo: deps all images
+	scripts/demo.sh
+
+unit: $(UNIT_BIN)
+	scripts/run-unit.sh $(UNIT_BIN)
+
+integration: all images
+	scripts/run-integration.sh
+
+test: deps all images
+	scripts/test.sh
+
+bench: deps all images
+	bench/run.sh
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)

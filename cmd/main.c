@@ -1,0 +1,44 @@
+/*
+ * main.c - the `ferry` multi-call binary: dispatches to a subcommand.
+ */
+#include "cmd/cmd.h"
+#include "util/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} commands[] = {
+	{ "sandbox", cmd_sandbox, "up [--nodes N] | down | status [--json]: the local sandbox" },
+	{ "run", cmd_run, "--node N --name C (--image I | --rootfs DIR) [-e K=V]... [-- ARGS]" },
+	{ "ps", cmd_ps, "[--json]: list containers" },
+	{ "logs", cmd_logs, "NAME: print a container's output" },
+	{ "rm", cmd_rm, "NAME: remove a container" },
+	{ "images", cmd_images, "[--json]: list local images" },
+	{ "migrate", cmd_migrate, "NAME --to NODE [--json]: live-migrate a container" },
+	{ "check", cmd_check, "[--json]: check runc, CRIU and kernel features" },
+	{ "agent", cmd_agent, "--node N: run a node agent (started by `sandbox up`)" },
+};
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: ferry COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(stderr, "  %-8s %s\n", commands[i].name, commands[i].help);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	log_init("ferry", LOG_WARN);
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return usage();
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "ferry: unknown command '%s'\n", argv[1]);
+	return usage();
+}

@@ -1,0 +1,84 @@
+/*
+ * peer.c - see peer.h.
+ */
+#include "migrate/peer.h"
+#include "util/cleanup.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static int connect_with_deadline(int fd, const struct sockaddr_in *sa, int timeout_ms,
+				 ferry_error_t *err)
+{
+	int flags = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 && errno != EINPROGRESS)
+		return ferry_error_set(err, errno, "connect");
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int n = poll(&p, 1, timeout_ms);
+	if (n == 0)
+		return ferry_error_set(err, ETIMEDOUT, "connect");
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+	if (n < 0 || soerr)
+		return ferry_error_set(err, n < 0 ? errno : soerr, "connect");
+	fcntl(fd, F_SETFL, flags);
+	return 0;
+}
+
+static json_object *hello(const struct node_info *self)
+{
+	json_object *h = json_object_new_object();
+	json_object_object_add(h, "version", json_object_new_int(WIRE_VERSION));
+	json_object_object_add(h, "node", json_object_new_string(self->name));
+	return h;
+}
+
+int peer_connect(const struct node_info *self, const struct node_info *to,
+		 struct wire_frame *frame, ferry_error_t *err)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)to->migration_port) };
+	if (inet_pton(AF_INET, to->address, &sa.sin_addr) != 1)
+		return ferry_error_set(err, 0, "node %s has a bad address '%s'", to->name, to->address);
+	_cleanup_fd_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0)
+		return ferry_error_set(err, errno, "socket");
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect_with_deadline(fd, &sa, PEER_CONNECT_TIMEOUT_MS, err) < 0 ||
+	    wire_set_timeouts(fd, PEER_IO_TIMEOUT_MS, err) < 0)
+		return ferry_error_prefix(err, "node %s (%s:%d) is unreachable", to->name, to->address,
+					  to->migration_port);
+	_cleanup_json_ json_object *h = hello(self);
+	if (wire_send_json(fd, WIRE_HELLO, h, err) < 0 ||
+	    wire_expect(fd, frame, WIRE_HELLO_OK, err) < 0)
+		return ferry_error_prefix(err, "handshake with node %s", to->name);
+	return take_fd(&fd);
+}
+
+int peer_accept_hello(int sock, const struct node_info *self, char peer_node[48],
+		      struct wire_frame *frame, ferry_error_t *err)
+{
+	if (wire_set_timeouts(sock, PEER_IO_TIMEOUT_MS, err) < 0 ||
+	    wire_expect(sock, frame, WIRE_HELLO, err) < 0)
+		return -1;
+	_cleanup_json_ json_object *h = wire_frame_json(frame, err);
+	json_object *v;
+	if (!h)
+		return -1;
+	if (!json_object_object_get_ex(h, "version", &v) || json_object_get_int(v) != WIRE_VERSION)
+		return ferry_error_set(err, 0, "peer speaks another protocol version");
+	if (!json_object_object_get_ex(h, "node", &v))
+		return ferry_error_set(err, 0, "malformed HELLO: no node");
+	snprintf(peer_node, 48, "%s", json_object_get_string(v));
+	_cleanup_json_ json_object *ok = hello(self);
+	return wire_send_json(sock, WIRE_HELLO_OK, ok, err);
+}

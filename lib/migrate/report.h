@@ -1,0 +1,46 @@
+/*
+ * report.h - what a migration did and how long each part took.
+ *
+ * The source agent keeps one report per migration: phases with their start
+ * (ms since the migration began) and duration, the bytes sent, the downtime
+ * (freeze until the target reported the restored process running) and the
+ * outcome.  It is streamed to the CLI as PROGRESS frames while the migration
+ * runs and returned whole at the end; `ferry migrate --json` prints it.
+ */
+#ifndef FERRY_REPORT_H
+#define FERRY_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#define REPORT_MAX_PHASES 16
+
+struct report_phase {
+	const char *name;
+	double start_ms;
+	double duration_ms;
+};
+
+struct migration_report {
+	char name[48], from[48], to[48], mode[16];
+	bool ok;
+	char error[1024];
+	double t0, t_end, freeze_at, running_at;
+	uint64_t bytes_sent;
+	struct report_phase phases[REPORT_MAX_PHASES];
+	int n_phases;
+	int progress_fd;   /* CLI connection for PROGRESS frames, or -1 */
+};
+
+void report_init(struct migration_report *r, const char *name, const char *from, const char *to,
+		 const char *mode, int progress_fd);
+void report_phase_begin(struct migration_report *r, const char *phase);
+void report_phase_end(struct migration_report *r);
+/* Sends a PROGRESS frame (current phase, bytes) if a CLI is listening. */
+void report_progress(struct migration_report *r);
+/* Ends the open phase and records the outcome (error NULL on success). */
+void report_finish(struct migration_report *r, const char *error);
+json_object *report_to_json(const struct migration_report *r);
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * target.c - see target.h.
+ */
+#include "migrate/target.h"
+#include "container/pod.h"
+#include "container/store.h"
+#include "migrate/peer.h"
+#include "migrate/stream.h"
+#include "migrate/tree.h"
+#include "net/route.h"
+#include "sandbox/config.h"
+#include "util/cleanup.h"
+#include "util/clock.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+struct target {
+	const struct node *node;
+	int sock;
+	json_object *record;     /* owned */
+	char fault[64];
+	struct pod_net pn;
+	struct stream_receiver rx;
+	struct wire_frame frame;
+	char scratch[PATH_MAX], images[PATH_MAX];
+	bool prepared;
+};
+
+static int accept_prepare(struct target *t, ferry_error_t *err)
+{
+	char peer[48];
+	if (peer_accept_hello(t->sock, &t->node->self, peer, &t->frame, err) < 0 ||
+	    wire_expect(t->sock, &t->frame, WIRE_PREPARE, err) < 0)
+		return -1;
+	_cleanup_json_ json_object *prep = wire_frame_json(&t->frame, err);
+	json_object *rec, *fault;
+	if (!prep)
+		return -1;
+	if (!json_object_object_get_ex(prep, "record", &rec) || store_validate_record(rec, err) < 0)
+		return ferry_error_prefix(err, "malformed PREPARE");
+	t->record = json_object_get(rec);
+	if (json_object_object_get_ex(prep, "fault", &fault))
+		snprintf(t->fault, sizeof(t->fault), "%s", json_object_get_string(fault));
+	ferry_error_t probe = { 0 };
+	json_object *existing = store_load(t->node->self.name, record_str(rec, "name"), &probe);
+	if (existing) {
+		json_object_put(existing);
+		return ferry_error_set(err, 0, "a container named %s already exists on %s",
+				       record_str(rec, "name"), t->node->self.name);
+	}
+	log_info("incoming migration of %s from %s", record_str(rec, "name"), peer);
+	return 0;
+}
+
+static int prepare(struct target *t, ferry_error_t *err)
+{
+	const char *name = record_str(t->record, "name");
+	char dir[PATH_MAX];
+	config_scratch_dir(t->scratch, sizeof(t->scratch), t->node->self.name, name);
+	snprintf(t->images, sizeof(t->images), "%s/images", t->scratch);
+	config_container_dir(dir, sizeof(dir), t->node->self.name, name);
+	pod_net(t->node, t->record, &t->pn);
+	t->prepared = true;
+	if (fs_rm_rf(t->scratch, err) < 0 || fs_mkdir_p(t->images, 0700, err) < 0 ||
+	    pod_prepare(t->node, t->record, err) < 0 || podnet_lock(&t->pn, err) < 0)
+		return -1;
+	stream_receiver_init(&t->rx);
+	snprintf(t->rx.roots[SPACE_IMAGES], sizeof(t->rx.roots[0]), "%s", t->images);
+	snprintf(t->rx.roots[SPACE_ROOTFS], sizeof(t->rx.roots[0]), "%s/upper", dir);
+	snprintf(t->rx.roots[SPACE_LOGS], sizeof(t->rx.roots[0]), "%s", dir);
+	_cleanup_json_ json_object *ok = json_object_new_object();
+	return wire_send_json(t->sock, WIRE_PREPARED, ok, err);
+}
+
+static int handle_entry(struct target *t, ferry_error_t *err)
+{
+	_cleanup_json_ json_object *e = wire_frame_json(&t->frame, err);
+	if (!e)
+		return -1;
+	return tree_apply_entry(t->rx.roots[SPACE_ROOTFS], e, err);
+}
+
+static int handle_file_end(struct target *t, ferry_error_t *err)
+{
+	_cleanup_json_ json_object *m = wire_frame_json(&t->frame, err);
+	return m ? stream_receiver_end(&t->rx, m, err) : -1;
+}
+
+static int receive_state(struct target *t, ferry_error_t *err)
+{
+	bool stalled = false;
+	for (;;) {
+		if (wire_recv(t->sock, &t->frame, err) < 0)
+			return ferry_error_prefix(err, "receiving state");
+		int rc;
+		switch (t->frame.type) {
+		case WIRE_FILE_DATA:
+			if (!stalled && !strcmp(t->fault, "stall-target")) {
+				stalled = true;
+				sleep(10); /* test-only: a window to kill this agent */
+			}
+			rc = stream_receiver_data(&t->rx, &t->frame, err);
+			break;
+		case WIRE_FILE_END:
+			rc = handle_file_end(t, err);
+			break;
+		case WIRE_ENTRY:
+			rc = handle_entry(t, err);
+			break;
+		case WIRE_DUMP_DONE:
+			return stream_receiver_check_complete(&t->rx, err);
+		case WIRE_ABORT:
+		case WIRE_ERROR:
+			return wire_frame_error(&t->frame, err);
+		default:
+			return ferry_error_set(err, 0, "protocol error: unexpected %s frame",
+					       wire_type_name(t->frame.type));
+		}
+		if (rc < 0)
+			return -1;
+	}
+}
+
+static int restore(struct target *t, ferry_error_t *err)
+{
+	if (!strcmp(t->fault, "fail-restore")) {
+		char inv[PATH_MAX + 16];
+		snprintf(inv, sizeof(inv), "%s/inventory.img", t->images);
+		unlink(inv); /* test-only: makes CRIU's restore fail for real */
+	}
+	double start = clock_now_ms();
+	if (pod_restore(t->node, t->record, t->images, err) < 0)
+		return -1;
+	_cleanup_json_ json_object *m = json_object_new_object();
+	json_object_object_add(m, "restore_ms", json_object_new_double(clock_now_ms() - start));
+	return wire_send_json(t->sock, WIRE_RESTORED, m, err);
+}
+
+static bool route_points_here(struct target *t)
+{
+	char gw[16];
+	ferry_error_t err = { 0 };
+	sleep(1); /* a source that committed moves the route right after RESTORED */
+	return route_lookup_gateway_v4(t->node->host_netns_fd, t->pn.ip, gw, &err) == 0 &&
+	       !strcmp(gw, t->node->self.address);
+}
+
+static int await_commit(struct target *t, ferry_error_t *err)
+{
+	ferry_error_t lost = { 0 };
+	if (wire_expect(t->sock, &t->frame, WIRE_COMMIT, &lost) < 0 && !route_points_here(t)) {
+		*err = lost;
+		return ferry_error_prefix(err, "no commit from the source");
+	}
+	if (podnet_unlock(&t->pn, err) < 0)
+		log_error("committed pod %s: %s", record_str(t->record, "name"), err->message);
+	podnet_announce(&t->pn);
+	_cleanup_json_ json_object *ack = json_object_new_object();
+	wire_send_json(t->sock, WIRE_COMMIT, ack, NULL);
+	return 0;
+}
+
+static void abandon(struct target *t, const ferry_error_t *cause)
+{
+	log_warn("migration of %s abandoned: %s", record_str(t->record, "name"), cause->message);
+	wire_send_error(t->sock, cause->message);
+	if (t->prepared)
+		pod_destroy(t->node, record_str(t->record, "name"), t->pn.ip);
+}
+
+int migrate_target(const struct node *node, int sock, ferry_error_t *err)
+{
+	struct target t = { .node = node, .sock = sock };
+	int rc = accept_prepare(&t, err);
+	if (rc == 0)
+		rc = prepare(&t, err);
+	if (rc == 0)
+		rc = receive_state(&t, err);
+	if (rc == 0)
+		rc = restore(&t, err);
+	if (rc == 0)
+		rc = await_commit(&t, err);
+	if (rc < 0)
+		abandon(&t, err);
+	else
+		log_info("migration of %s committed", record_str(t.record, "name"));
+	ferry_error_t ignore = { 0 };
+	if (t.scratch[0])
+		fs_rm_rf(t.scratch, &ignore);
+	stream_receiver_release(&t.rx);
+	wire_frame_release(&t.frame);
+	json_object_put(t.record);
+	return rc;
+}

@@ -1,0 +1,38 @@
+/*
+ * config.h - where ferry keeps things and which tools it drives.
+ *
+ * Each setting has a default matching what `make deps` installs and can be
+ * overridden by an environment variable, so tests and benchmarks can run
+ * against other runc/CRIU builds or state roots:
+ *   FERRY_RUNC     runc binary                 /usr/sbin/runc
+ *   FERRY_CRIU     CRIU (wrapper) binary        /opt/ferry/bin/criu
+ *   FERRY_STATE    runtime state, sockets      /run/ferry
+ *   FERRY_LIB      container layers, bundles   /var/lib/ferry
+ *   FERRY_IMAGES   local image store           /var/lib/ferry/images
+ *   FERRY_SCRATCH  checkpoint images (tmpfs)   /dev/shm/ferry
+ */
+#ifndef FERRY_CONFIG_H
+#define FERRY_CONFIG_H
+
+#include <stddef.h>
+
+struct ferry_config {
+	const char *runc;
+	const char *criu;
+	const char *state_dir;
+	const char *lib_dir;
+	const char *images_dir;
+	const char *scratch_dir;
+};
+
+const struct ferry_config *config_get(void);
+
+/* path builders: snprintf into buf, abort on truncation (paths are bounded) */
+const char *config_node_state_dir(char *buf, size_t len, const char *node);
+const char *config_agent_socket(char *buf, size_t len, const char *node);
+const char *config_runc_root(char *buf, size_t len, const char *node);
+const char *config_container_dir(char *buf, size_t len, const char *node, const char *name);
+const char *config_scratch_dir(char *buf, size_t len, const char *node, const char *name);
+const char *config_topology_file(char *buf, size_t len);
+
+#endif

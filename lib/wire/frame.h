@@ -1,0 +1,104 @@
+/*
+ * frame.h - ferry's wire protocol: versioned, length-prefixed frames.
+ *
+ * Agents talk to each other (TCP) and the CLI talks to its agent (unix
+ * socket) with the same framing:
+ *
+ *     0      4        5       6        8           12
+ *     +------+--------+-------+--------+-----------+----------------+
+ *     | FERY | version| type  | flags=0| length BE | payload ...    |
+ *     +------+--------+-------+--------+-----------+----------------+
+ *
+ * Control frames carry one JSON object; FILE_DATA carries a small binary
+ * header and raw bytes, so image streams are not re-encoded.  A frame with a
+ * bad magic, an unknown version or type, non-zero flags or a payload larger
+ * than WIRE_MAX_PAYLOAD is rejected before its payload is read, so a peer
+ * cannot make us allocate or wait for garbage.
+ */
+#ifndef FERRY_WIRE_FRAME_H
+#define FERRY_WIRE_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include "util/error.h"
+
+#define WIRE_MAGIC 0x46455259u /* "FERY" */
+#define WIRE_VERSION 1
+#define WIRE_HEADER_SIZE 12
+#define WIRE_MAX_PAYLOAD (8u << 20)
+#define WIRE_MAX_NAME 4096
+
+enum wire_type {
+	WIRE_HELLO = 1,     /* json {version, node}: first frame of a peer connection */
+	WIRE_HELLO_OK,      /* json {node} */
+	WIRE_REQUEST,       /* json {op, ...}: CLI -> agent */
+	WIRE_PROGRESS,      /* json {phase, ...}: agent -> CLI while working */
+	WIRE_RESULT,        /* json: the answer to a REQUEST */
+	WIRE_ERROR,         /* json {error}: the peer failed; ends the exchange */
+	WIRE_PREPARE,       /* json container spec: source -> target */
+	WIRE_PREPARED,      /* json {}: target ready to receive */
+	WIRE_FILE_DATA,     /* binary, see wire_file_data */
+	WIRE_FILE_END,      /* json {space, name, size, xxh64} */
+	WIRE_ENTRY,         /* json {space, name, type, mode, uid, gid, ...}: a tree entry */
+	WIRE_DUMP_DONE,     /* json {}: all state sent; target may restore */
+	WIRE_RESTORED,      /* json {restore_ms}: target runs the pod, its traffic still held */
+	WIRE_COMMIT,        /* json {}: source moved the route: the target owns the pod */
+	WIRE_ABORT,         /* json {error}: source rolls back; target must clean up */
+	WIRE_TYPE_MAX
+};
+
+struct wire_header {
+	uint8_t version;
+	uint8_t type;
+	uint32_t length;
+};
+
+struct wire_frame {
+	uint8_t type;
+	uint32_t length;
+	uint8_t *payload;   /* owned; reused and grown across wire_recv calls */
+	size_t capacity;
+};
+
+/* Parsed view of a FILE_DATA payload: u8 space, u16 name length, name, u64 offset, data. */
+struct wire_file_data {
+	uint8_t space;
+	const char *name;   /* not NUL-terminated */
+	uint16_t name_len;
+	uint64_t offset;
+	const uint8_t *data;
+	size_t data_len;
+};
+
+const char *wire_type_name(uint8_t type);
+
+void wire_encode_header(uint8_t out[WIRE_HEADER_SIZE], uint8_t type, uint32_t length);
+int wire_decode_header(const uint8_t in[WIRE_HEADER_SIZE], struct wire_header *h,
+		       ferry_error_t *err);
+
+int wire_send(int fd, uint8_t type, const void *payload, uint32_t length, ferry_error_t *err);
+int wire_send_json(int fd, uint8_t type, json_object *obj, ferry_error_t *err);
+int wire_send_error(int fd, const char *message);
+int wire_send_file_data(int fd, uint8_t space, const char *name, uint64_t offset,
+			const void *data, size_t len, ferry_error_t *err);
+
+/* Reads one whole frame. Peer close before a header is "connection closed". */
+int wire_recv(int fd, struct wire_frame *f, ferry_error_t *err);
+/* Reads one frame and requires `type`; a WIRE_ERROR from the peer becomes err. */
+int wire_expect(int fd, struct wire_frame *f, uint8_t type, ferry_error_t *err);
+void wire_frame_release(struct wire_frame *f);
+/* Turns an ERROR/ABORT frame's message into err. Returns -1. */
+int wire_frame_error(const struct wire_frame *f, ferry_error_t *err);
+
+/* The JSON object of a control frame (new reference), or NULL with err. */
+json_object *wire_frame_json(const struct wire_frame *f, ferry_error_t *err);
+int wire_parse_file_data(const uint8_t *payload, size_t len, struct wire_file_data *out,
+			 ferry_error_t *err);
+/* A relative path with no "..", empty, "." components or NUL: safe to join under a root. */
+bool wire_name_is_safe(const char *name, size_t len);
+
+/* Receive/send timeouts and keepalive on a connected socket. */
+int wire_set_timeouts(int fd, int timeout_ms, ferry_error_t *err);
+
+#endif
