@@ -21,7 +21,8 @@
 # Idempotent: when /opt/ferry/bin/criu already reports 4.2.x nothing is downloaded.
 # Environment (all optional):
 #   FERRY_CRIU_FORCE=1            reinstall even if 4.2.x is already present
-#   FERRY_CRIU_MIRROR=URL         Debian mirror (default http://deb.debian.org/debian)
+#   FERRY_CRIU_MIRROR=URL         Debian mirror (default: the first Debian archive the
+#                                 system's own apt sources use)
 #   FERRY_CRIU_SUITE=NAME         suite (default sid)
 #   FERRY_CRIU_ALLOW_UNSIGNED=1   last resort: accept the suite unsigned ([trusted=yes])
 #                                 if no available keyring verifies it
@@ -33,7 +34,15 @@ STAGE=$PREFIX/root.new
 APTDIR=$PREFIX/apt
 DEBS=$APTDIR/debs
 WRAPPER=/opt/ferry/bin/criu
-MIRROR=${FERRY_CRIU_MIRROR:-http://deb.debian.org/debian}
+system_mirror() {
+    # the archive this machine's apt already uses (deb822 .sources or one-line lists)
+    { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
+      grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+          sed -E 's/\[[^]]*\]//' | awk '{print $2}'; } |
+        grep -E "/debian/?$" | grep -v security | head -n1 || true
+}
+MIRROR=${FERRY_CRIU_MIRROR:-$(system_mirror)}
+[ -n "$MIRROR" ] || { echo "install-criu: no Debian archive in the system's apt sources; set FERRY_CRIU_MIRROR" >&2; exit 1; }
 SUITE=${FERRY_CRIU_SUITE:-sid}
 SYS_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 PIPE_MAX=16777216
@@ -248,7 +257,7 @@ install_tree() {
     fetch_and_unpack "${SEED_PKGS[@]}"
     [[ -n ${FETCHED[criu]:-} ]] || die "criu was not downloaded (see $APTDIR/download.log)"
     [[ ${FETCHED[criu]} =~ ^$WANT_VERSION_RE ]] ||
-        die "$SUITE has criu ${FETCHED[criu]}, expected 4.2.x (try FERRY_CRIU_MIRROR=http://snapshot.debian.org/archive/debian/<date>)"
+        die "$SUITE has criu ${FETCHED[criu]}, expected 4.2.x (try FERRY_CRIU_MIRROR=<a Debian snapshot archive of a date that had 4.2.x>)"
     [[ -n $(loader_rel "$STAGE") ]] || die "no ld-linux-x86-64.so.2 in the unpacked libc6"
     [[ -n $(criu_rel "$STAGE") ]] || die "no criu binary in the unpacked criu package"
 

@@ -65,9 +65,12 @@ void report_finish(struct migration_report *r, const char *error)
 		snprintf(r->error, sizeof(r->error), "%s", error);
 }
 
+/* milliseconds with one decimal, serialised as written (no 0.1 artefacts) */
 static json_object *ms(double v)
 {
-	return json_object_new_double(round(v * 10) / 10);
+	char text[32];
+	snprintf(text, sizeof(text), "%.1f", v);
+	return json_object_new_double_s(round(v * 10) / 10, text);
 }
 
 json_object *report_to_json(const struct migration_report *r)
