@@ -224,9 +224,14 @@ static int receiver_open(struct stream_receiver *r, struct stream_file *f, ferry
 	if (root < 0)
 		return ferry_error_set(err, errno, "open %s", r->roots[f->space]);
 	/* confined: a symlink planted by an earlier entry must not redirect us */
-	f->fd = beneath_open(root, f->name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	/* O_NONBLOCK: a fifo planted by an earlier entry must not block us */
+	f->fd = beneath_open(root, f->name, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0600);
 	if (f->fd < 0)
 		return ferry_error_set(err, errno, "create %s/%s", r->roots[f->space], f->name);
+	struct stat st;
+	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return ferry_error_set(err, 0, "create %s/%s: not a regular file", r->roots[f->space],
+				       f->name);
 	return 0;
 }
 
@@ -268,7 +273,9 @@ int stream_receiver_end(struct stream_receiver *r, json_object *m, ferry_error_t
 	if (!json_object_object_get_ex(m, "space", &space) ||
 	    !json_object_object_get_ex(m, "name", &name) ||
 	    !json_object_object_get_ex(m, "size", &size) ||
-	    !json_object_object_get_ex(m, "xxh3", &digest))
+	    !json_object_object_get_ex(m, "xxh3", &digest) ||
+	    !json_object_is_type(name, json_type_string) ||
+	    !json_object_is_type(digest, json_type_string))
 		return ferry_error_set(err, 0, "malformed FILE_END frame");
 	int sp = json_object_get_int(space);
 	const char *n = json_object_get_string(name);

@@ -165,7 +165,8 @@ static int create_node(int parent, const char *base, const char *type, json_obje
 	if (!strcmp(type, "dir"))
 		rc = mkdirat(parent, base, 0700);
 	else if (!strcmp(type, "file")) {
-		rc = openat(parent, base, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		rc = openat(parent, base,
+			    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 		if (rc >= 0)
 			rc = close(rc);
 	}
@@ -182,7 +183,10 @@ static int create_node(int parent, const char *base, const char *type, json_obje
 		rc = mknodat(parent, base, S_IFIFO | mode, 0);
 	else
 		return ferry_error_set(err, 0, "malformed ENTRY: unknown type %s", type);
-	if (rc < 0 && !(errno == EEXIST && !strcmp(type, "dir")))
+	struct stat st;
+	/* an existing directory is fine; anything else there (a symlink!) is not */
+	if (rc < 0 && !(errno == EEXIST && !strcmp(type, "dir") &&
+			fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)))
 		return ferry_error_set(err, errno, "create %s", base);
 	return 0;
 }
@@ -217,7 +221,9 @@ int tree_apply_entry(const char *root, json_object *e, ferry_error_t *err)
 	    !json_object_object_get_ex(e, "type", &type) ||
 	    !json_object_object_get_ex(e, "uid", &uid) ||
 	    !json_object_object_get_ex(e, "gid", &gid) ||
-	    !json_object_object_get_ex(e, "mode", &mode))
+	    !json_object_object_get_ex(e, "mode", &mode) ||
+	    !json_object_is_type(name, json_type_string) ||
+	    !json_object_is_type(type, json_type_string))
 		return ferry_error_set(err, 0, "malformed ENTRY frame");
 	const char *n = json_object_get_string(name);
 	const char *t = json_object_get_string(type);

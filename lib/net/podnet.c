@@ -55,6 +55,12 @@ int podnet_create(const struct pod_net *pn, ferry_error_t *err)
 
 void podnet_destroy(const struct pod_net *pn)
 {
+	/* Delete the node's end of the veth first: the pod namespace can outlive
+	 * its deletion (orphaned TCP sockets of a killed container hold it for a
+	 * while), and with it the veth, its route and its name on the node. */
+	const char *argv[] = { "ip", "-n", pn->node_netns, "link", "del", pn->host_if, NULL };
+	if (pn->node_netns[0] && pn->host_if[0])
+		proc_run_quiet(argv);
 	netns_delete(pn->netns);
 }
 

@@ -43,7 +43,7 @@ static void describe_node(struct node_info *n, int index)
 {
 	snprintf(n->name, sizeof(n->name), "node%d", index);
 	snprintf(n->address, sizeof(n->address), FABRIC_PREFIX "%d", 10 + index);
-	snprintf(n->netns, sizeof(n->netns), "ferry-%s", n->name);
+	snprintf(n->netns, sizeof(n->netns), "ferry-node%d", index);
 	n->migration_port = MIGRATION_PORT;
 }
 

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -38,6 +39,9 @@ static void child_exec(const char *const argv[], const struct proc_opts *o, int 
 	child_setup_fd(in, 0);
 	child_setup_fd(out, 1);
 	child_setup_fd(errfd, 2);
+	/* nothing else of ours leaks into the program (a daemon started from a
+	 * test must not hold the test harness's pipes open) */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	for (int i = 0; i < o->n_keep_fds; i++)
 		child_setup_fd(o->keep_fds[i], o->keep_fds[i]);
 	if (o->new_session)

@@ -1,0 +1,512 @@
+#!/usr/bin/env bash
+# bench/run.sh — downtime benchmark: ferry's live migration versus the
+# checkpoint/copy/restore route that Podman/CRI-O checkpoint tooling gives users.
+#
+#   bench/run.sh                      # as root; `make bench` runs it after deps/build/images
+#   BENCH_SIZES="64 256" bench/run.sh
+#
+# For each memory size N (MiB) in ${BENCH_SIZES:-64 256 1024}:
+#   ferry     memhog --mib N on node1, probe from the host (one TCP connection,
+#             PING every 5 ms), `ferry migrate NAME --to node2 --json`, stop the
+#             probe, VERIFY the memory, remove the container.
+#   baseline  a fresh identical container on node1 (started by ferry, so its pod
+#             is laid out exactly like ferry's), then by hand:
+#               prepare   target pod netns fp-node2-NAME (veth, same IP/32, routes as
+#                         lib/net/podnet.c does) and a bundle whose config.json is
+#                         node1's with node1->node2 in the netns path and cgroupsPath
+#               checkpoint  runc checkpoint --tcp-established --file-locks (no
+#                         --leave-running) into /dev/shm
+#               copy      tar of the images + the overlay upper layer, over TCP
+#                         (socat) from netns ferry-node1 to ferry-node2
+#               restore   upper layer into the bundle, overlay mount, runc restore
+#                         --tcp-established on node2's runc root
+#               route     ip route replace IP/32 via node2's fabric address
+#             then probe stop, VERIFY, cleanup (runc delete -f, umount, netns del).
+#   downtime  ferry: its report (freeze -> restore returned);
+#             baseline: checkpoint start -> restore returned (same end point).
+#   total     ferry: its report; baseline: target preparation start -> route moved.
+#
+# Output: bench/results/results.json, bench/results/table.md (also printed),
+#         bench/results/downtime.png (bench/plot.py, /usr/bin/python3 + matplotlib).
+#
+# Environment:
+#   BENCH_SIZES         memory sizes in MiB (default "64 256 1024")
+#   BENCH_RESULTS       output directory (default bench/results)
+#   BENCH_STEP_TIMEOUT  base timeout (s) for one step; large steps get +1 s per 8 MiB (default 60)
+#   BENCH_PROBE_SETTLE  after a migration, how long (s) the probe may wait for its next reply
+#                       (TCP retransmission backoff) before it is stopped (default 30 + 1 s per 32 MiB)
+#   BENCH_MEMHOG_ARGS   extra memhog arguments (default none: it rewrites 256 MiB/s)
+#   FERRY_RUNC, FERRY_CRIU, FERRY_STATE, FERRY_LIB, FERRY_IMAGES as for ferry itself.
+#
+# Exit status: 0 if every migration of both methods succeeded and verified,
+# 1 otherwise (results are still written for whatever ran).
+set -euo pipefail
+shopt -s inherit_errexit
+
+SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
+REPO_ROOT=$(cd "$(dirname "$SCRIPT")/.." && pwd)
+FERRY=$REPO_ROOT/build/ferry
+PROBE=$REPO_ROOT/build/workloads/probe
+PLOT=$REPO_ROOT/bench/plot.py
+PYTHON=/usr/bin/python3
+
+SIZES=${BENCH_SIZES:-64 256 1024}
+RESULTS=${BENCH_RESULTS:-$REPO_ROOT/bench/results}
+STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-60}
+PROBE_SETTLE=${BENCH_PROBE_SETTLE:-}
+read -r -a MEMHOG_EXTRA <<<"${BENCH_MEMHOG_ARGS:-}"
+
+RUNC=${FERRY_RUNC:-/usr/sbin/runc}
+CRIU=${FERRY_CRIU:-/opt/ferry/bin/criu}
+STATE=${FERRY_STATE:-/run/ferry}
+LIB=${FERRY_LIB:-/var/lib/ferry}
+IMAGES=${FERRY_IMAGES:-/var/lib/ferry/images}
+SRC_NODE=node1
+DST_NODE=node2
+SRC_NETNS=ferry-node1
+DST_NETNS=ferry-node2
+POD_GATEWAY=169.254.1.1          # lib/net/podnet.h
+COPY_PORT=7079                   # baseline transfer, on node2's fabric address
+SCRATCH=/dev/shm/ferry-bench.$$  # checkpoint images (tmpfs)
+BUNDLES=$LIB/bench.$$            # baseline target bundles (not in ferry's store)
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+# wall clock in ms with 3 decimals, without forking (EPOCHREALTIME has microseconds)
+now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo "${t:0:-3}.${t: -3}"; }
+# step timeout for a size: base + 1 s per 8 MiB
+tmo() { echo $((STEP_TIMEOUT + ${1:-0} / 8)); }
+
+# ---------------------------------------------------------------- cleanup
+
+CONTAINERS=()        # ferry containers this run created (removed on exit)
+BASELINE_ACTIVE=()   # "name ip" of a baseline target that may exist on node2
+PROBE_PID=
+RECV_PID=
+
+baseline_teardown() {
+    local name=$1 ip=$2 b=$BUNDLES/$1
+    timeout 30 "$RUNC" --root "$STATE/nodes/$DST_NODE/runc" delete -f "$name" >/dev/null 2>&1 || true
+    if mountpoint -q "$b/rootfs" 2>/dev/null; then
+        umount "$b/rootfs" 2>/dev/null || umount -l "$b/rootfs" 2>/dev/null || true
+    fi
+    [[ -e /run/netns/fp-$DST_NODE-$name ]] && ip netns del "fp-$DST_NODE-$name" 2>/dev/null || true
+    # the /32 we moved to node2 (only if it still points there)
+    [[ -n $ip ]] && ip route del "$ip/32" via "$(node_address "$DST_NODE")" 2>/dev/null || true
+    rm -rf "$b" "$SCRATCH/$name"
+}
+
+# true while PID runs (a zombie, exited but not yet reaped, does not count)
+alive() {
+    local st
+    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) || return 1
+    [[ -n $st && $st != Z && $st != X ]]
+}
+
+# stop a background job of ours: TERM, up to 5 s, KILL; also its direct children
+stop_bg() {
+    local pid=$1
+    [[ -n $pid ]] || return 0
+    if alive "$pid"; then
+        pkill -TERM -P "$pid" 2>/dev/null || true
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
+        pkill -KILL -P "$pid" 2>/dev/null || true
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$? c
+    set +e
+    stop_bg "$PROBE_PID"
+    stop_bg "$RECV_PID"
+    for c in "${BASELINE_ACTIVE[@]}"; do
+        # shellcheck disable=SC2086
+        baseline_teardown $c
+    done
+    for c in "${CONTAINERS[@]}"; do
+        log "cleanup: removing $c"
+        timeout 60 "$FERRY" rm "$c" >/dev/null 2>&1
+    done
+    rm -rf "$SCRATCH"
+    rmdir "$BUNDLES" 2>/dev/null
+    exit "$rc"
+}
+
+# ---------------------------------------------------------------- setup
+
+node_address() { jq -r --arg n "$1" '.nodes[] | select(.name == $n) | .address' "$STATE/sandbox.json"; }
+
+preflight() {
+    [[ $(id -u) == 0 ]] || die "must run as root"
+    local f
+    for f in "$FERRY" "$PROBE"; do
+        [[ -x $f ]] || die "$f missing: run 'make' first"
+    done
+    [[ -x $RUNC ]] || die "runc not found at $RUNC (make deps)"
+    [[ -x $CRIU ]] || die "CRIU not found at $CRIU (make deps)"
+    [[ -d $IMAGES/workload/rootfs ]] ||
+        die "image 'workload' missing: run 'make images'"
+    command -v jq >/dev/null || die "jq not found (make deps)"
+    if ! command -v socat >/dev/null; then
+        log "socat not found (the baseline's TCP copy needs it); installing it from Debian"
+        timeout 300 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q socat >/dev/null 2>&1 ||
+            die "socat missing and 'apt-get install socat' failed"
+    fi
+    local s
+    for s in $SIZES; do
+        [[ $s =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZES: '$s' is not a size in MiB"
+    done
+}
+
+sandbox_up() {
+    local out
+    log "bringing the sandbox up"
+    if ! out=$(timeout 120 "$FERRY" sandbox up 2>&1); then
+        die "the sandbox could not come up ('ferry sandbox up' failed or timed out):
+$out
+(see $STATE/nodes/*/agent.log)"
+    fi
+    [[ -f $STATE/sandbox.json ]] || die "sandbox up reported success but $STATE/sandbox.json is missing"
+    local n
+    for n in "$SRC_NODE" "$DST_NODE"; do
+        [[ -n $(node_address "$n") ]] || die "node $n is not in $STATE/sandbox.json: $out"
+        [[ -e /run/netns/ferry-$n ]] || die "network namespace ferry-$n missing after sandbox up"
+    done
+    for n in "$SRC_NODE" "$DST_NODE"; do
+        grep -Eq "^$n[[:space:]].*agent running" <<<"$out" ||
+            die "the agent of $n is not running (see $STATE/nodes/$n/agent.log):
+$out"
+    done
+}
+
+# ---------------------------------------------------------------- helpers
+
+# memhog line protocol over bash's /dev/tcp, one request, reply on stdout
+memhog_request() {
+    timeout "${3:-10}" bash -c 'exec 3<>"/dev/tcp/$0/7000" && printf "%s\n" "$1" >&3 &&
+        IFS= read -r line <&3 && printf "%s\n" "$line"' "$1" "$2" 2>/dev/null | tr -d '\r'
+}
+
+wait_port() {
+    local ip=$1 deadline=$((SECONDS + $2))
+    while ((SECONDS < deadline)); do
+        [[ $(memhog_request "$ip" PING 2) == PONG* ]] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# All step functions run in the main shell (never inside $(...)), so the
+# state the EXIT trap needs (CONTAINERS, BASELINE_ACTIVE, PROBE_PID) is
+# always current.  They report a failure by returning 1 with the reason in ERR.
+
+# start_container NAME SIZE -> IP
+start_container() {
+    local name=$1 size=$2 out
+    CONTAINERS+=("$name")
+    out=$(timeout "$(tmo)" "$FERRY" run --node "$SRC_NODE" --name "$name" --image workload \
+        -- memhog --mib "$size" "${MEMHOG_EXTRA[@]}" 2>&1) ||
+        { ERR="ferry run failed: $out"; return 1; }
+    IP=$(timeout 30 "$FERRY" ps | awk -v n="$name" '$1 == n { print $3 }') || true
+    [[ $IP =~ ^10\.88\. ]] || { ERR="no pod IP for $name: $out"; return 1; }
+    wait_port "$IP" "$(tmo "$size")" ||
+        { ERR="memhog in $name ($IP) never answered on port 7000"; return 1; }
+}
+
+remove_container() {
+    local name=$1 c keep=()
+    timeout 60 "$FERRY" rm "$name" >/dev/null 2>&1 || log "warning: ferry rm $name failed"
+    for c in "${CONTAINERS[@]}"; do [[ $c == "$name" ]] || keep+=("$c"); done
+    CONTAINERS=("${keep[@]}")
+}
+
+# probe_start IP SIZE TAG -> PROBE_PID
+probe_start() {
+    PROBE_STOP=$SCRATCH/$3.probe-stop
+    PROBE_OUT=$SCRATCH/$3.probe.json
+    rm -f "$PROBE_STOP"
+    "$PROBE" --addr "$1:7000" --proto memhog --interval-ms 5 \
+        --reply-timeout-ms "$(($(tmo "$2") * 1000))" --until-file "$PROBE_STOP" \
+        >"$PROBE_OUT" 2>"$SCRATCH/$3.probe.err" &
+    PROBE_PID=$!
+    sleep 1   # steady state: a couple of hundred PINGs before the migration
+    alive "$PROBE_PID" ||
+        { ERR="probe exited early: $(cat "$PROBE_OUT" "$SCRATCH/$3.probe.err")"; PROBE_PID=; return 1; }
+}
+
+# probe_stop SIZE LAST_POSSIBLE_REPLY_MS -> PROBE_JSON (the probe's report, {} if none)
+# The probe checks its stop file only between round trips, so after the
+# migration it exits right after its next reply and its max_gap_ms then covers
+# the whole outage, TCP retransmission backoff included.  If no reply comes
+# within the settle time it is stopped with SIGTERM: "stalled" is set and
+# gap_lower_bound_ms = stop time - LAST_POSSIBLE_REPLY_MS (when the service was
+# frozen at the latest).
+probe_stop() {
+    local size=$1 frozen_ms=$2 settle t_kill="" stalled=false
+    settle=${PROBE_SETTLE:-$((30 + size / 32))}
+    touch "$PROBE_STOP"
+    for _ in $(seq $((settle * 10))); do alive "$PROBE_PID" || break; sleep 0.1; done
+    if alive "$PROBE_PID"; then
+        stalled=true
+        t_kill=$(now_ms)
+        log "probe: no reply within ${settle} s after the migration, stopping it"
+    fi
+    stop_bg "$PROBE_PID"   # SIGTERM: it still prints its report
+    PROBE_PID=
+    PROBE_JSON=$(jq -c . "$PROBE_OUT" 2>/dev/null | tail -n1 | grep .) || PROBE_JSON='{}'
+    PROBE_JSON=$(jq -c --argjson st "$stalled" --arg tk "$t_kill" --arg fz "$frozen_ms" '
+        . + {stalled: $st, settle_s: '"$settle"',
+             gap_lower_bound_ms: (if $st and $fz != "" then
+                 (($tk | tonumber) - ($fz | tonumber)) * 10 | round / 10 else null end)}' <<<"$PROBE_JSON")
+}
+
+verify() {
+    local r
+    r=$(memhog_request "$1" VERIFY 60) || true
+    echo "${r:-no reply}"
+}
+
+error_json() { jq -n --arg e "$1" '{result: "error", error: $e}'; }
+
+# ---------------------------------------------------------------- ferry
+
+# bench_ferry SIZE -> JSON on stdout
+bench_ferry() {
+    local size=$1 name=fbench-$$-$1-f report verify_line err rc=0 ip t0 frozen
+    log "[$size MiB] ferry: starting $name"
+    if ! start_container "$name" "$size" || ! probe_start "$IP" "$size" "$name"; then
+        remove_container "$name"
+        error_json "$ERR"
+        return
+    fi
+    ip=$IP
+    log "[$size MiB] ferry: migrating $name ($ip) to $DST_NODE"
+    t0=$(now_ms)
+    report=$(timeout "$(tmo "$size")" "$FERRY" migrate "$name" --to "$DST_NODE" --json \
+        2>"$SCRATCH/$name.migrate.err") || rc=$?
+    # the service answers no more once the freeze phase has ended (report clock ~ ours)
+    frozen=$(jq -r --arg t0 "$t0" '[.phases[]? | select(.name == "freeze")][0]
+        | if . == null then "" else (($t0 | tonumber) + .start_ms + .duration_ms | tostring) end' \
+        <<<"${report:-{\}}" 2>/dev/null) || frozen=""
+    probe_stop "$size" "$frozen"
+    verify_line=$(verify "$ip")
+    if [[ -z $report ]] || ! jq -e . >/dev/null 2>&1 <<<"$report"; then report='{}'; fi
+    err=$(cat "$SCRATCH/$name.migrate.err")
+    ((rc != 124)) || err="ferry migrate timed out after $(tmo "$size") s. $err"
+    if ((rc != 0)); then   # keep the evidence
+        mkdir -p "$RESULTS/logs/$name"
+        cp -a "$STATE/nodes/$SRC_NODE/agent.log" "$STATE/nodes/$DST_NODE/agent.log" \
+            "$RESULTS/logs/$name/" 2>/dev/null || true
+        cp -a "/dev/shm/ferry" "$RESULTS/logs/$name/scratch" 2>/dev/null || true
+    fi
+    remove_container "$name"
+    jq -n --argjson r "$report" --argjson p "$PROBE_JSON" --arg v "$verify_line" \
+        --arg e "$err" --argjson rc "$rc" '
+        {result: (if $rc == 0 and ($r.result // "") == "ok" then "ok" else "failed" end),
+         exit_status: $rc,
+         error: ((($r.error // "") + " " + $e) | gsub("^\\s+|\\s+$"; "") | if . == "" then null else . end),
+         downtime_ms: $r.downtime_ms, total_ms: $r.total_ms, bytes_sent: $r.bytes_sent,
+         client_gap_ms: (if $p.stalled then null else $p.max_gap_ms end),
+         client_gap_lower_bound_ms: $p.gap_lower_bound_ms, connection_broken: $p.connection_broken,
+         probe: $p, verify: $v, verified: ($v | startswith("OK")),
+         phases: ($r.phases // [])}'
+}
+
+# ---------------------------------------------------------------- baseline
+
+veth_suffix() { printf '%s' "$1" | md5sum | cut -c1-8; }
+
+# the target pod on node2, as lib/net/podnet.c and lib/container/pod.c build it
+baseline_prepare() {
+    local name=$1 ip=$2 b=$BUNDLES/$1 ns=fp-$DST_NODE-$1 h
+    h=$(veth_suffix "$DST_NODE/$name")
+    mkdir -p "$b/upper" "$b/work" "$b/rootfs" &&
+    jq --arg ns "/run/netns/$ns" --arg cg "/ferry/$DST_NODE/$name" '
+        .linux.namespaces |= map(if .type == "network" then .path = $ns else . end)
+        | .linux.cgroupsPath = $cg' \
+        "$LIB/nodes/$SRC_NODE/containers/$name/config.json" >"$b/config.json" &&
+    ip netns add "$ns" &&
+    ip -n "$DST_NETNS" -batch - <<EOT &&
+link add fb$h type veth peer name fc$h netns $ns
+link set fb$h up
+addr add $POD_GATEWAY/32 dev fb$h scope link
+route replace $ip/32 dev fb$h scope link
+EOT
+    ip -n "$ns" -batch - <<EOT
+link set lo up
+link set fc$h name eth0
+addr add $ip/32 dev eth0
+link set eth0 up
+route add $POD_GATEWAY dev eth0 scope link
+route add default via $POD_GATEWAY dev eth0
+EOT
+}
+
+# checkpoint images + upper layer, node1's netns -> node2's netns over TCP
+baseline_copy() {
+    local name=$1 size=$2 s=$SCRATCH/$1 dst_addr rc=0
+    dst_addr=$(node_address "$DST_NODE")
+    mkdir -p "$s/recv"
+    (timeout "$(tmo "$size")" ip netns exec "$DST_NETNS" \
+        socat -u -b 1048576 "TCP-LISTEN:$COPY_PORT,bind=$dst_addr,reuseaddr" - |
+        tar -C "$s/recv" -xf -) &
+    RECV_PID=$!
+    tar -cf - -C "$s" images -C "$LIB/nodes/$SRC_NODE/containers/$name" upper |
+        timeout "$(tmo "$size")" ip netns exec "$SRC_NETNS" \
+            socat -u -b 1048576 - "TCP:$dst_addr:$COPY_PORT,retry=200,interval=0.01" || rc=1
+    wait "$RECV_PID" || rc=1
+    RECV_PID=
+    ((rc == 0)) && [[ -f $s/recv/images/inventory.img && -f $s/recv/images/descriptors.json ]]
+}
+
+# the timed steps; sets STAGE, ERR and the T_* timestamps of bench_baseline
+baseline_steps() {
+    local name=$1 size=$2 ip=$3 s=$SCRATCH/$1 b=$BUNDLES/$1
+    local r1=$STATE/nodes/$SRC_NODE/runc r2=$STATE/nodes/$DST_NODE/runc
+    T_PREP=$(now_ms)
+    STAGE=prepare
+    baseline_prepare "$name" "$ip" 2>"$s/prepare.err" || { ERR=$(cat "$s/prepare.err"); return 1; }
+    STAGE=checkpoint
+    T_CK=$(now_ms)
+    timeout "$(tmo "$size")" "$RUNC" --root "$r1" --criu "$CRIU" --log "$s/checkpoint.runc.log" \
+        checkpoint --tcp-established --file-locks \
+        --image-path "$s/images" --work-path "$s/work" "$name" 2>"$s/checkpoint.err" ||
+        { ERR="runc checkpoint failed: $(cat "$s/checkpoint.err") (CRIU log: $s/work/dump.log)"; return 1; }
+    T_CK_END=$(now_ms)
+    IMAGE_BYTES=$(du -sb "$s/images" | cut -f1)
+    STAGE=copy
+    baseline_copy "$name" "$size" 2>"$s/copy.err" || { ERR="copy failed: $(cat "$s/copy.err")"; return 1; }
+    T_CP_END=$(now_ms)
+    STAGE=restore
+    cp -a "$s/recv/upper/." "$b/upper/" || { ERR="copy of the upper layer into $b failed"; return 1; }
+    mount -t overlay overlay \
+        -o "lowerdir=$IMAGES/workload/rootfs,upperdir=$b/upper,workdir=$b/work" \
+        "$b/rootfs" || { ERR="overlay mount at $b/rootfs failed"; return 1; }
+    # stdio: fresh pipes; runc passes them to CRIU in place of the dumped ones
+    timeout "$(tmo "$size")" "$RUNC" --root "$r2" --criu "$CRIU" --log "$s/restore.runc.log" \
+        restore --detach --tcp-established --file-locks \
+        --image-path "$s/recv/images" --work-path "$s/rwork" --bundle "$b" "$name" \
+        </dev/null > >(exec cat >>"$b/log") 2>&1 ||
+        { ERR="runc restore failed: $(grep -h level=error "$s/restore.runc.log" | tail -n2) (CRIU log: $s/rwork/restore.log)"; return 1; }
+    T_RS_END=$(now_ms)
+    STAGE=route
+    ip route replace "$ip/32" via "$(node_address "$DST_NODE")" || { ERR="route switch failed"; return 1; }
+    T_ROUTE_END=$(now_ms)
+    STAGE=done
+}
+
+# bench_baseline SIZE -> JSON on stdout
+bench_baseline() {
+    local size=$1 name=fbench-$$-$1-b verify_line ip s=$SCRATCH/fbench-$$-$1-b
+    local STAGE=start T_PREP="" T_CK="" T_CK_END="" T_CP_END="" T_RS_END="" T_ROUTE_END="" IMAGE_BYTES=0
+    ERR=""
+    log "[$size MiB] baseline: starting $name"
+    if ! start_container "$name" "$size" || ! probe_start "$IP" "$size" "$name"; then
+        remove_container "$name"
+        error_json "$ERR"
+        return
+    fi
+    ip=$IP
+    BASELINE_ACTIVE+=("$name $ip")
+    mkdir -p "$s/images" "$s/work" "$s/rwork"
+    log "[$size MiB] baseline: checkpoint/copy/restore $name ($ip) to $DST_NODE"
+    baseline_steps "$name" "$size" "$ip" || log "[$size MiB] baseline: failed at $STAGE: $ERR"
+    probe_stop "$size" "$T_CK_END"   # CRIU froze the container before the checkpoint returned
+    verify_line=$(verify "$ip")
+    if [[ $STAGE != done ]]; then   # keep the evidence
+        mkdir -p "$RESULTS/logs/$name"
+        cp -a "$s"/*.err "$s"/*.log "$s/work/dump.log" "$s/rwork/restore.log" \
+            "$RESULTS/logs/$name/" 2>/dev/null || true
+    fi
+    baseline_teardown "$name" "$ip"
+    BASELINE_ACTIVE=()
+    remove_container "$name"
+    jq -n --arg stage "$STAGE" --arg e "$ERR" --argjson p "$PROBE_JSON" --arg v "$verify_line" \
+        --arg tp "$T_PREP" --arg tc "$T_CK" --arg tce "$T_CK_END" --arg tpe "$T_CP_END" \
+        --arg tre "$T_RS_END" --arg tro "$T_ROUTE_END" --argjson bytes "$IMAGE_BYTES" '
+        def d(a; b): if a == "" or b == "" then null
+                     else ((b | tonumber) - (a | tonumber)) * 10 | round / 10 end;
+        {result: (if $stage == "done" then "ok" else "failed" end),
+         failed_stage: (if $stage == "done" then null else $stage end),
+         error: (if $e == "" then null else $e end),
+         downtime_ms: d($tc; $tre), total_ms: d($tp; $tro), bytes_sent: $bytes,
+         client_gap_ms: (if $p.stalled then null else $p.max_gap_ms end),
+         client_gap_lower_bound_ms: $p.gap_lower_bound_ms, connection_broken: $p.connection_broken,
+         probe: $p, verify: $v, verified: ($v | startswith("OK")),
+         phases: [{name: "prepare", duration_ms: d($tp; $tc)},
+                  {name: "checkpoint", duration_ms: d($tc; $tce)},
+                  {name: "copy", duration_ms: d($tce; $tpe)},
+                  {name: "restore", duration_ms: d($tpe; $tre)},
+                  {name: "route", duration_ms: d($tre; $tro)}]}'
+}
+
+# ---------------------------------------------------------------- output
+
+write_results() {
+    local runs_file=$1
+    jq -s --arg sizes "$SIZES" --arg kernel "$(uname -r)" --arg criu "$("$CRIU" --version 2>/dev/null | head -n1)" \
+        --arg runc "$("$RUNC" --version | head -n1)" --arg date "$(date -u +%FT%TZ)" '
+        {date: $date, kernel: $kernel, runc: $runc, criu: $criu,
+         sizes_mib: ($sizes | split(" ") | map(select(. != "") | tonumber)),
+         runs: .}' "$runs_file" >"$RESULTS/results.json.tmp"
+    mv "$RESULTS/results.json.tmp" "$RESULTS/results.json"
+}
+
+write_table() {
+    jq -r '
+        def f: if . == null then "-" else (. * 10 | round / 10 | tostring) end;
+        def val($m; k): if $m.result == "ok" then ($m[k] | f) else "FAIL" end;
+        def gap($m): if $m.result != "ok" then "FAIL (" + ($m.failed_stage // "migrate") + ")"
+                     elif $m.connection_broken then ($m.client_gap_ms | f) + " (conn. broken)"
+                     elif $m.probe.stalled then "> " + ($m.probe.gap_lower_bound_ms | f) + " (no reply in \($m.probe.settle_s) s)"
+                     else ($m.client_gap_ms | f) end
+                     + (if $m.result == "ok" and ($m.verified | not) then " VERIFY FAILED" else "" end);
+        "| size MiB | ferry downtime ms | ferry client gap ms | ferry total ms | baseline downtime ms | baseline client gap ms | baseline total ms | downtime ratio (baseline/ferry) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        (.runs[] | .ferry as $f | .baseline as $b |
+         "| \(.size_mib) | \(val($f; "downtime_ms")) | \(gap($f)) | \(val($f; "total_ms")) | \(val($b; "downtime_ms")) | \(gap($b)) | \(val($b; "total_ms")) | \(if $f.result == "ok" and $b.result == "ok" and ($f.downtime_ms // 0) > 0 then ($b.downtime_ms / $f.downtime_ms * 100 | round / 100 | tostring) + "x" else "-" end) |")
+    ' "$RESULTS/results.json" >"$RESULTS/table.md"
+}
+
+# ---------------------------------------------------------------- main
+
+main() {
+    preflight
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    sandbox_up
+    mkdir -p "$RESULTS" "$SCRATCH" "$BUNDLES"
+    rm -rf "$RESULTS/logs"
+    local runs=$SCRATCH/runs.jsonl size failed=0
+    : >"$runs"
+    for size in $SIZES; do
+        bench_ferry "$size" >"$SCRATCH/ferry-$size.json"
+        sleep 1
+        bench_baseline "$size" >"$SCRATCH/baseline-$size.json"
+        jq -c -n --argjson s "$size" --slurpfile f "$SCRATCH/ferry-$size.json" \
+            --slurpfile b "$SCRATCH/baseline-$size.json" \
+            '{size_mib: $s, ferry: $f[0], baseline: $b[0]}' >>"$runs"
+        jq -r '"bench: [\(.size_mib) MiB] ferry: \(.ferry.result) downtime \(.ferry.downtime_ms) ms gap \(.ferry.client_gap_ms) ms verify \(.ferry.verify // "-") | baseline: \(.baseline.result) downtime \(.baseline.downtime_ms) ms gap \(.baseline.client_gap_ms) ms verify \(.baseline.verify // "-")"' \
+            <<<"$(tail -n1 "$runs")" >&2
+        jq -e '.ferry.result == "ok" and .ferry.verified and .baseline.result == "ok" and .baseline.verified' \
+            >/dev/null <<<"$(tail -n1 "$runs")" || failed=1
+        write_results "$runs"   # partial results survive a later failure
+        sleep 1
+    done
+    write_table
+    if ! timeout 120 "$PYTHON" "$PLOT" "$RESULTS/results.json" "$RESULTS/downtime.png"; then
+        log "warning: plot failed (needs $PYTHON with matplotlib)"
+        failed=1
+    fi
+    echo
+    cat "$RESULTS/table.md"
+    echo
+    log "results: $RESULTS/results.json $RESULTS/table.md $RESULTS/downtime.png"
+    ((failed == 0)) || log "some migrations failed or did not verify; see results.json (errors) and $RESULTS/logs/"
+    return "$failed"
+}
+
+main "$@"

@@ -1,0 +1,35 @@
+#!/bin/bash
+# test.sh - `make test`: unit tests (valgrind-checked), the same unit tests
+# under ASan/UBSan, then the integration suites on real runc/CRIU/namespaces.
+# Ends with one "N passed, N failed" line over everything; non-zero on failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+total_pass=0
+total_fail=0
+record() { # LOG: adds the "... N passed, N failed" line of a step's output
+	local line
+	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n1)
+	total_pass=$((total_pass + $(echo "$line" | sed -E 's/.*[^0-9]([0-9]+) passed.*/\1/;s/^([0-9]+) passed.*/\1/')))
+	total_fail=$((total_fail + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
+}
+step() { # NAME CMD...
+	local log
+	log=$(mktemp)
+	echo "=== $1"
+	"${@:2}" 2>&1 | tee "$log"
+	local rc=${PIPESTATUS[0]}
+	if grep -qE '[0-9]+ passed, [0-9]+ failed' "$log"; then
+		record "$log"
+	elif [ "$rc" -ne 0 ]; then
+		total_fail=$((total_fail + 1))
+	fi
+	[ "$rc" -ne 0 ] && echo "=== $1: FAILED (exit $rc)"
+	rm -f "$log"
+	return 0
+}
+step "unit tests (valgrind)" make -s unit
+step "unit tests (ASan/UBSan)" env FERRY_NO_VALGRIND=1 make -s SAN=1 unit
+step "integration" scripts/run-integration.sh
+echo
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# Failures before the commit point leave the source running and serving with
+# nothing lost; bad input gets a clear error and changes nothing.
+
+load helpers
+
+setup_file() {
+	"$BATS_TEST_DIRNAME/../../build/ferry" sandbox up --nodes 2 >/dev/null
+}
+
+setup() {
+	start_memhog it-fail node1 128
+	IP=$(field it-fail ip)
+	memhog_cmd "$IP" PING
+}
+
+teardown() {
+	restart_agents
+	remove_all it-fail
+}
+
+# the source still runs on node1, serves, has its memory intact, and is alone
+assert_source_serving() {
+	[ "$(field it-fail node)" = node1 ]
+	[ "$(field it-fail state)" = running ]
+	[ "$(copies it-fail)" -eq 1 ]
+	run memhog_cmd "$IP" VERIFY
+	[[ "$output" == OK* ]]
+}
+
+@test "target agent killed during the transfer: source keeps serving" {
+	probe_start "$IP" 7000 memhog
+	ferry migrate it-fail --to node2 --json --fault stall-target >"$BATS_TEST_TMPDIR/r.json" 3>&- &
+	mig=$!
+	wait_for grep -q "incoming migration of it-fail" /run/ferry/nodes/node2/agent.log
+	sleep 0.5
+	kill_agent node2
+	run wait "$mig"
+	[ "$status" -ne 0 ]
+	jq -e '.result == "failed" and (.error | length > 0)' "$BATS_TEST_TMPDIR/r.json"
+	probe_stop
+	restart_agents
+	assert_source_serving
+}
+
+@test "transfer cut: source keeps serving" {
+	probe_start "$IP" 7000 memhog
+	run ferry migrate it-fail --to node2 --json --fault cut-transfer
+	[ "$status" -eq 1 ]
+	echo "$output" | jq -e '.result == "failed" and (.error | test("cut"))'
+	probe_stop
+	assert_source_serving
+}
+
+@test "restore fails on the target: source keeps serving" {
+	probe_start "$IP" 7000 memhog
+	run ferry migrate it-fail --to node2 --json --fault fail-restore
+	[ "$status" -eq 1 ]
+	echo "$output" | jq -e '.result == "failed" and (.error | test("restore"))'
+	probe_stop
+	assert_source_serving
+}
+
+@test "unknown container: clear error, nothing changes" {
+	run ferry migrate no-such-container --to node2
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no container named 'no-such-container'"* ]]
+	assert_source_serving
+}
+
+@test "target equal to source: clear error, nothing changes" {
+	run ferry migrate it-fail --to node1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"already on node1"* ]]
+	assert_source_serving
+}
+
+@test "unknown node: clear error, nothing changes" {
+	run ferry migrate it-fail --to node9
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unknown target node 'node9'"* ]]
+	assert_source_serving
+}
+
+@test "unreachable node: clear error, nothing changes" {
+	kill_agent node2
+	run ferry migrate it-fail --to node2
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unreachable"* ]]
+	assert_source_serving
+}
+
+@test "malformed frames are refused and the agent keeps serving" {
+	# garbage to the migration port, from node1's namespace
+	ip netns exec ferry-node1 bash -c 'printf "GARBAGE-NOT-A-FRAME" >/dev/tcp/10.87.0.12/7070'
+	# a frame with a bad magic to the control socket gets an ERROR frame back
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/send_frame.py" /run/ferry/nodes/node1/agent.sock bad-magic
+	[[ "$output" == *"malformed frame"* ]]
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/send_frame.py" /run/ferry/nodes/node1/agent.sock oversize
+	[[ "$output" == *"exceeds"* ]]
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/send_frame.py" /run/ferry/nodes/node1/agent.sock not-json
+	[[ "$output" == *"not a JSON object"* ]]
+	wait_for grep -q "malformed frame" /run/ferry/nodes/node2/agent.log
+	ferry migrate it-fail --to node2
+	[ "$(field it-fail node)" = node2 ]
+	ferry migrate it-fail --to node1
+	assert_source_serving
+}

@@ -1,0 +1,60 @@
+# helpers.bash - shared by the integration suites: real runc, CRIU, network
+# namespaces and agents, driven through the `ferry` CLI of this checkout.
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+FERRY=$ROOT/build/ferry
+PROBE=$ROOT/build/workloads/probe
+
+ferry() { "$FERRY" "$@"; }
+
+# field NAME KEY: a field of the running (or only) copy of a container
+field() {
+	"$FERRY" ps --json | jq -r --arg n "$1" --arg k "$2" \
+		'[.[] | select(.name == $n)] | (map(select(.state == "running")) + .)[0][$k] // empty'
+}
+
+# copies NAME: how many nodes list the container
+copies() { "$FERRY" ps --json | jq --arg n "$1" '[.[] | select(.name == $n)] | length'; }
+
+# wait_for CMD...: retries for up to 10 s
+wait_for() {
+	for _ in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	echo "timed out waiting for: $*" >&2
+	return 1
+}
+
+# memhog_cmd IP LINE: one request to memhog's line protocol
+memhog_cmd() {
+	(exec 9<>"/dev/tcp/$1/7000" && printf '%s\n' "$2" >&9 && timeout 30 head -n1 <&9)
+}
+
+start_memhog() { # NAME NODE MIB
+	ferry run --node "$2" --name "$1" --image workload -- memhog --mib "$3"
+	wait_for memhog_cmd "$(field "$1" ip)" PING
+}
+
+# probe_start IP PORT PROTO: a client with one TCP connection, in the background
+probe_start() {
+	PROBE_STOP=$BATS_TEST_TMPDIR/probe.stop
+	PROBE_OUT=$BATS_TEST_TMPDIR/probe.json
+	"$PROBE" --addr "$1:$2" --proto "$3" --interval-ms 5 --until-file "$PROBE_STOP" >"$PROBE_OUT" 3>&- &
+	PROBE_PID=$!
+	sleep 0.5
+}
+
+# probe_stop: stops the client; fails unless its connection never broke
+probe_stop() {
+	touch "$PROBE_STOP"
+	wait "$PROBE_PID" || true
+	cat "$PROBE_OUT"
+	jq -e '.connection_broken == false and .errors == 0' "$PROBE_OUT"
+}
+
+agent_pid() { ferry sandbox status --json | jq -r --arg n "$1" '.[] | select(.name == $n) | .agent_pid'; }
+
+# kill_agent NODE: kills a node's agent and every request it was serving
+kill_agent() { kill -KILL -- "-$(agent_pid "$1")"; }
+
+restart_agents() { ferry sandbox up >/dev/null; }
+
+remove_all() { for n in "$@"; do ferry rm "$n" >/dev/null 2>&1 || true; done; }
