@@ -44,12 +44,12 @@ json_object *cmd_all_containers(ferry_error_t *err)
 	json_object *all = json_object_new_array();
 	json_object *req = cmd_request("ps", NULL);
 	for (int i = 0; i < t.n_nodes; i++) {
-		json_object *r = client_call(t.nodes[i].name, req, NULL, NULL, err);
+		ferry_error_t node_err = { 0 };
+		json_object *r = client_call(t.nodes[i].name, req, NULL, NULL, &node_err);
 		json_object *list;
-		if (!r) {
-			json_object_put(req);
-			json_object_put(all);
-			return NULL;
+		if (!r) { /* one dead agent must not hide the others' containers */
+			fprintf(stderr, "ferry: warning: %s\n", node_err.message);
+			continue;
 		}
 		if (json_object_object_get_ex(r, "containers", &list))
 			for (size_t j = 0; j < json_object_array_length(list); j++)

@@ -99,7 +99,7 @@ assert_source_serving() {
 	run /usr/bin/python3 "$BATS_TEST_DIRNAME/send_frame.py" /run/ferry/nodes/node1/agent.sock oversize
 	[[ "$output" == *"exceeds"* ]]
 	run /usr/bin/python3 "$BATS_TEST_DIRNAME/send_frame.py" /run/ferry/nodes/node1/agent.sock not-json
-	[[ "$output" == *"not a JSON object"* ]]
+	[[ "$output" == *"malformed REQUEST frame"* ]]
 	wait_for grep -q "malformed frame" /run/ferry/nodes/node2/agent.log
 	ferry migrate it-fail --to node2
 	[ "$(field it-fail node)" = node2 ]
