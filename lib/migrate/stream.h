@@ -30,7 +30,6 @@ struct stream_sender {
 	struct stream_file *files;
 	size_t n_files, cap_files;
 	uint64_t bytes_sent;
-	uint8_t *buf;
 };
 
 int stream_sender_init(struct stream_sender *s, int sock, uint8_t space, const char *dir,
@@ -55,6 +54,10 @@ struct stream_receiver {
 void stream_receiver_init(struct stream_receiver *r);
 int stream_receiver_data(struct stream_receiver *r, const struct wire_frame *f,
 			 ferry_error_t *err);
+/* The same, reading the FILE_DATA frame (whose header is h) from sock itself,
+ * straight into the destination file. */
+int stream_receiver_data_from(struct stream_receiver *r, int sock, const struct wire_header *h,
+			      ferry_error_t *err);
 int stream_receiver_end(struct stream_receiver *r, json_object *msg, ferry_error_t *err);
 /* Every file that got data must have had its FILE_END. */
 int stream_receiver_check_complete(const struct stream_receiver *r, ferry_error_t *err);

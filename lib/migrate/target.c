@@ -95,17 +95,22 @@ static int receive_state(struct target *t, ferry_error_t *err)
 {
 	bool stalled = false;
 	for (;;) {
-		if (wire_recv(t->sock, &t->frame, err) < 0)
+		struct wire_header h;
+		if (wire_recv_header(t->sock, &h, err) < 0)
 			return ferry_error_prefix(err, "receiving state");
-		int rc;
-		switch (t->frame.type) {
-		case WIRE_FILE_DATA:
+		if (h.type == WIRE_FILE_DATA) {
 			if (!stalled && !strcmp(t->fault, "stall-target")) {
 				stalled = true;
 				sleep(10); /* test-only: a window to kill this agent */
 			}
-			rc = stream_receiver_data(&t->rx, &t->frame, err);
-			break;
+			if (stream_receiver_data_from(&t->rx, t->sock, &h, err) < 0)
+				return -1;
+			continue;
+		}
+		if (wire_recv_payload(t->sock, &h, &t->frame, err) < 0)
+			return ferry_error_prefix(err, "receiving state");
+		int rc;
+		switch (t->frame.type) {
 		case WIRE_FILE_END:
 			rc = handle_file_end(t, err);
 			break;

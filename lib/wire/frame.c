@@ -145,7 +145,7 @@ int wire_send_file_data(int fd, uint8_t space, const char *name, uint64_t offset
 	return send_parts(fd, WIRE_FILE_DATA, parts, 2, err);
 }
 
-static int read_exact(int fd, void *buf, size_t len, const char *what, ferry_error_t *err)
+int wire_read_exact(int fd, void *buf, size_t len, const char *what, ferry_error_t *err)
 {
 	ssize_t n = fs_read_full(fd, buf, len);
 	if (n < 0) {
@@ -159,26 +159,69 @@ static int read_exact(int fd, void *buf, size_t len, const char *what, ferry_err
 	return 0;
 }
 
-int wire_recv(int fd, struct wire_frame *f, ferry_error_t *err)
+int wire_recv_header(int fd, struct wire_header *h, ferry_error_t *err)
 {
 	uint8_t hdr[WIRE_HEADER_SIZE];
-	struct wire_header h;
-	if (read_exact(fd, hdr, sizeof(hdr), "a frame header", err) < 0)
+	if (wire_read_exact(fd, hdr, sizeof(hdr), "a frame header", err) < 0)
 		return -1;
-	if (wire_decode_header(hdr, &h, err) < 0)
-		return -1;
-	if (h.length + 1 > f->capacity) {
-		uint8_t *grown = realloc(f->payload, h.length + 1);
+	return wire_decode_header(hdr, h, err);
+}
+
+int wire_recv_payload(int fd, const struct wire_header *h, struct wire_frame *f,
+		      ferry_error_t *err)
+{
+	if (h->length + 1 > f->capacity) {
+		uint8_t *grown = realloc(f->payload, h->length + 1);
 		if (!grown)
 			return ferry_error_set(err, ENOMEM, "receive frame");
 		f->payload = grown;
-		f->capacity = h.length + 1;
+		f->capacity = h->length + 1;
 	}
-	if (h.length && read_exact(fd, f->payload, h.length, wire_type_name(h.type), err) < 0)
+	if (h->length &&
+	    wire_read_exact(fd, f->payload, h->length, wire_type_name(h->type), err) < 0)
 		return -1;
-	f->payload[h.length] = '\0';
-	f->type = h.type;
-	f->length = h.length;
+	f->payload[h->length] = '\0';
+	f->type = h->type;
+	f->length = h->length;
+	return 0;
+}
+
+int wire_recv(int fd, struct wire_frame *f, ferry_error_t *err)
+{
+	struct wire_header h;
+	if (wire_recv_header(fd, &h, err) < 0)
+		return -1;
+	return wire_recv_payload(fd, &h, f, err);
+}
+
+int wire_recv_file_meta(int fd, const struct wire_header *h, char name[WIRE_MAX_NAME + 1],
+			struct wire_file_data *out, ferry_error_t *err)
+{
+	uint8_t head[3];
+	uint64_t off;
+	uint16_t nl;
+	if (h->length < 3 + 8)
+		return ferry_error_set(err, 0, "malformed FILE_DATA frame: too short");
+	if (wire_read_exact(fd, head, 3, "FILE_DATA", err) < 0)
+		return -1;
+	memcpy(&nl, head + 1, 2);
+	nl = be16toh(nl);
+	if (nl > WIRE_MAX_NAME || h->length < 3u + nl + 8u)
+		return ferry_error_set(err, 0, "malformed FILE_DATA frame: truncated name or offset");
+	if (wire_read_exact(fd, name, nl, "FILE_DATA", err) < 0 ||
+	    wire_read_exact(fd, &off, 8, "FILE_DATA", err) < 0)
+		return -1;
+	name[nl] = '\0';
+	if (!wire_name_is_safe(name, nl))
+		return ferry_error_set(err, 0, "malformed FILE_DATA frame: unsafe file name");
+	out->space = head[0];
+	out->name = name;
+	out->name_len = nl;
+	out->offset = be64toh(off);
+	out->data = NULL;
+	out->data_len = h->length - 3u - nl - 8u;
+	if (out->offset > (UINT64_MAX >> 1) - out->data_len)
+		return ferry_error_set(err, 0, "malformed FILE_DATA frame: offset out of range");
 	return 0;
 }
 

@@ -85,6 +85,15 @@ int wire_send_file_data(int fd, uint8_t space, const char *name, uint64_t offset
 
 /* Reads one whole frame. Peer close before a header is "connection closed". */
 int wire_recv(int fd, struct wire_frame *f, ferry_error_t *err);
+/* The two halves of wire_recv, for receivers that place payloads themselves. */
+int wire_recv_header(int fd, struct wire_header *h, ferry_error_t *err);
+int wire_recv_payload(int fd, const struct wire_header *h, struct wire_frame *f,
+		      ferry_error_t *err);
+/* After a FILE_DATA header: reads and validates the file name and offset; the
+ * caller then reads out->data_len bytes of data itself (out->data is NULL). */
+int wire_recv_file_meta(int fd, const struct wire_header *h, char name[WIRE_MAX_NAME + 1],
+			struct wire_file_data *out, ferry_error_t *err);
+int wire_read_exact(int fd, void *buf, size_t len, const char *what, ferry_error_t *err);
 /* Reads one frame and requires `type`; a WIRE_ERROR from the peer becomes err. */
 int wire_expect(int fd, struct wire_frame *f, uint8_t type, ferry_error_t *err);
 void wire_frame_release(struct wire_frame *f);
