@@ -20,7 +20,7 @@ CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps images demo test unit integration bench clean san-test valgrind-test workloads
+.PHONY: all deps images demo test unit integration bench clean workloads fuzz fuzz-smoke
 
 all: $(BUILD)/ferry workloads
 
@@ -61,6 +61,14 @@ test: deps all images
 
 bench: deps all images
 	bench/run.sh
+
+# fuzz targets (libFuzzer, clang): `make fuzz` runs each for FUZZ_SECONDS (default
+# 60); `make fuzz-smoke` (part of `make test`) runs each briefly
+fuzz:
+	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
+
+fuzz-smoke:
+	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=10
 
 clean:
 	rm -rf build

@@ -89,6 +89,7 @@ json_object *report_to_json(const struct migration_report *r)
 		json_object_object_add(o, "downtime_ms", NULL);
 	json_object_object_add(o, "total_ms", ms((r->t_end > 0 ? r->t_end : clock_now_ms()) - r->t0));
 	json_object_object_add(o, "bytes_sent", json_object_new_int64((int64_t)r->bytes_sent));
+	json_object_object_add(o, "held_packets", json_object_new_int64((int64_t)r->held_packets));
 	json_object *phases = json_object_new_array();
 	for (int i = 0; i < r->n_phases; i++) {
 		json_object *p = json_object_new_object();

@@ -28,6 +28,7 @@ struct migration_report {
 	char error[1024];
 	double t0, t_end, freeze_at, running_at;
 	uint64_t bytes_sent;
+	size_t held_packets;   /* client packets kept during the move, then delivered */
 	struct report_phase phases[REPORT_MAX_PHASES];
 	int n_phases;
 	int progress_fd;   /* CLI connection for PROGRESS frames, or -1 */

@@ -7,6 +7,7 @@
 #include "migrate/peer.h"
 #include "migrate/stream.h"
 #include "migrate/tree.h"
+#include "net/hold.h"
 #include "net/podnet.h"
 #include "net/route.h"
 #include "sandbox/config.h"
@@ -37,7 +38,8 @@ struct source {
 	int sock;
 	struct wire_frame frame;
 	char images[PATH_MAX], work[PATH_MAX], scratch[PATH_MAX];
-	bool frozen, locked, committed;
+	struct hold hold;             /* the pod's incoming packets during the move */
+	bool holding, frozen, locked, committed;
 };
 
 static int validate(struct source *s, json_object *request, ferry_error_t *err)
@@ -76,7 +78,7 @@ static int prepare_target(struct source *s, ferry_error_t *err)
 	if (wire_send_json(s->sock, WIRE_PREPARE, prep, err) < 0 ||
 	    wire_expect(s->sock, &s->frame, WIRE_PREPARED, err) < 0)
 		return ferry_error_prefix(err, "target %s could not prepare", s->target->name);
-	return 0;
+	return hold_open(&s->hold, s->node->host_netns_fd, s->pn.ip, err);
 }
 
 static int make_scratch(struct source *s, ferry_error_t *err)
@@ -95,6 +97,9 @@ static int freeze(struct source *s, ferry_error_t *err)
 {
 	report_phase_begin(s->report, "freeze");
 	s->report->freeze_at = clock_now_ms();
+	s->holding = true;
+	if (hold_engage(&s->hold, s->node->host_netns_fd, s->pn.ip, err) < 0)
+		return -1;
 	if (runc_pause(&s->node->runc, record_str(s->record, "name"), err) < 0)
 		return -1;
 	s->frozen = true;
@@ -205,6 +210,9 @@ static int commit(struct source *s, ferry_error_t *err)
 	if (wire_send_json(s->sock, WIRE_COMMIT, c, &send_err) < 0 ||
 	    wire_expect(s->sock, &s->frame, WIRE_COMMIT, &send_err) < 0)
 		log_warn("committed, but the target's acknowledgement failed: %s", send_err.message);
+	/* the target's traffic lock is off now: the kept packets go to it */
+	hold_release(&s->hold, &send_err);
+	s->report->held_packets = s->hold.packets;
 	return 0;
 }
 
@@ -228,6 +236,12 @@ static void rollback(struct source *s, const ferry_error_t *cause)
 		log_error("rollback: %s", err.message);
 	if (s->frozen && runc_resume(&s->node->runc, record_str(s->record, "name"), &err) < 0)
 		log_error("rollback: %s", err.message);
+	if (s->holding) { /* the source owns the pod again: its packets go back to it */
+		if (podnet_route_to_node(s->node->host_netns_fd, s->pn.ip, s->node->self.address,
+					 &err) < 0)
+			log_error("rollback: %s", err.message);
+		hold_release(&s->hold, &err);
+	}
 	if (s->scratch[0])
 		fs_rm_rf(s->scratch, &err);
 	log_info("migration of %s rolled back: %s", record_str(s->record, "name"), cause->message);
@@ -246,7 +260,8 @@ static int run_phases(struct source *s, ferry_error_t *err)
 int migrate_source(const struct node *node, json_object *request, int progress_fd,
 		   struct migration_report *report, ferry_error_t *err)
 {
-	struct source s = { .node = node, .report = report, .sock = -1 };
+	struct source s = { .node = node, .report = report, .sock = -1,
+			    .hold = { .tun_fd = -1, .stop_pipe = { -1, -1 } } };
 	s.fault = record_str(request, "fault");
 	report_init(report, record_str(request, "name"), node->self.name, record_str(request, "to"),
 		    "stop-copy", progress_fd);
@@ -257,6 +272,7 @@ int migrate_source(const struct node *node, json_object *request, int progress_f
 			rollback(&s, err);
 	}
 	report_finish(report, rc < 0 ? err->message : NULL);
+	hold_close(&s.hold);
 	if (s.sock >= 0)
 		close(s.sock);
 	wire_frame_release(&s.frame);

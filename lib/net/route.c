@@ -130,6 +130,22 @@ int route_replace_v4(int netns_fd, const char *dst, int plen, const char *gatewa
 	return 0;
 }
 
+int route_replace_dev_v4(int netns_fd, const char *dst, int plen, unsigned oif,
+			 ferry_error_t *err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = route_msg(buf, RTM_NEWROUTE,
+					 NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK, dst, plen, err);
+	if (!nlh)
+		return -1;
+	struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	rtm->rtm_scope = RT_SCOPE_LINK;
+	mnl_attr_put_u32(nlh, RTA_OIF, oif);
+	if (rtnl_talk(netns_fd, nlh, NULL, NULL, err) < 0)
+		return ferry_error_prefix(err, "route %s/%d to interface %u", dst, plen, oif);
+	return 0;
+}
+
 int route_delete_v4(int netns_fd, const char *dst, int plen, ferry_error_t *err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
