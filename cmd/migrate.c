@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define USAGE "ferry migrate NAME --to NODE [--json]"
+#define USAGE "ferry migrate NAME --to NODE [--mode stop-copy|postcopy] [--json]"
 
 static void show_progress(json_object *p, void *data)
 {
@@ -53,8 +53,9 @@ int cmd_migrate(int argc, char **argv)
 {
 	static const struct option opts[] = { { "to", required_argument, NULL, 't' },
 					      { "json", no_argument, NULL, 'j' },
-					      { "fault", required_argument, NULL, 'f' }, { 0 } };
-	const char *to = NULL, *fault = "";
+					      { "fault", required_argument, NULL, 'f' },
+					      { "mode", required_argument, NULL, 'm' }, { 0 } };
+	const char *to = NULL, *fault = "", *mode = "stop-copy";
 	bool as_json = false;
 	char node[48];
 	ferry_error_t err = { 0 };
@@ -64,17 +65,23 @@ int cmd_migrate(int argc, char **argv)
 		case 't': to = optarg; break;
 		case 'j': as_json = true; break;
 		case 'f': fault = optarg; break;
+		case 'm': mode = optarg; break;
 		default: return cmd_usage(USAGE);
 		}
 	}
 	if (!to || optind != argc - 1)
 		return cmd_usage(USAGE);
+	if (strcmp(mode, "stop-copy") && strcmp(mode, "postcopy")) {
+		fprintf(stderr, "ferry: unknown mode '%s' (stop-copy or postcopy)\n", mode);
+		return 2;
+	}
 	const char *name = argv[optind];
 	if (cmd_find_container(name, node, &err) < 0)
 		return cmd_fail(&err);
 	json_object *req = cmd_request("migrate", name);
 	json_object_object_add(req, "to", json_object_new_string(to));
 	json_object_object_add(req, "fault", json_object_new_string(fault));
+	json_object_object_add(req, "mode", json_object_new_string(mode));
 	json_object *r = client_call(node, req, as_json ? NULL : show_progress, (void *)name, &err);
 	json_object_put(req);
 	if (!r)

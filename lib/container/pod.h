@@ -22,8 +22,9 @@ int pod_create(const struct node *n, json_object *record, ferry_error_t *err);
 /* Target side of a migration: network namespace with the pod's IP (not yet
  * routed to this node), empty layer directories and the bundle. */
 int pod_prepare(const struct node *n, json_object *record, ferry_error_t *err);
-/* Target side: mount the received layer and restore from image_dir. */
-int pod_restore(const struct node *n, json_object *record, const char *image_dir,
+/* Target side: mount the received layer and restore from image_dir (its work
+ * directory is image_dir.work; lazy: memory from a lazy-pages daemon there). */
+int pod_restore(const struct node *n, json_object *record, const char *image_dir, bool lazy,
 		ferry_error_t *err);
 /* Stops and removes everything of the pod on this node (not its IP). */
 void pod_destroy(const struct node *n, const char *name, const char *ip);

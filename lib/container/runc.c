@@ -152,8 +152,9 @@ void runc_destroy(const struct runc_ctx *r, const char *id)
 int runc_checkpoint_spawn(const struct runc_ctx *r, const char *id,
 			  const struct runc_checkpoint_opts *o, struct proc *p, ferry_error_t *err)
 {
-	const char *argv[24];
-	const char *rest[16];
+	const char *argv[32];
+	const char *rest[24];
+	char status_fd[16];
 	size_t i = 0;
 	rest[i++] = "checkpoint";
 	rest[i++] = "--image-path";
@@ -164,21 +165,35 @@ int runc_checkpoint_spawn(const struct runc_ctx *r, const char *id,
 	rest[i++] = "--file-locks";
 	if (o->leave_running)
 		rest[i++] = "--leave-running";
+	if (o->lazy_page_server) {
+		snprintf(status_fd, sizeof(status_fd), "%d", o->status_fd);
+		rest[i++] = "--lazy-pages";
+		rest[i++] = "--page-server";
+		rest[i++] = o->lazy_page_server;
+		rest[i++] = "--status-fd";
+		rest[i++] = status_fd;
+	}
 	rest[i++] = id;
 	rest[i] = NULL;
-	runc_argv(r, argv, 24, rest);
-	return proc_spawn(argv, NULL, p, err);
+	runc_argv(r, argv, 32, rest);
+	/* own process group: a rollback must be able to stop runc and its CRIU */
+	struct proc_opts opts = { .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+				  .new_session = true,
+				  .keep_fds = o->lazy_page_server ? &o->status_fd : NULL,
+				  .n_keep_fds = o->lazy_page_server ? 1 : 0 };
+	return proc_spawn(argv, &opts, p, err);
 }
 
 int runc_restore(const struct runc_ctx *r, const char *bundle, const char *id,
-		 const char *image_dir, const char *work_dir, const struct runc_stdio *stdio,
-		 ferry_error_t *err)
+		 const char *image_dir, const char *work_dir, bool lazy,
+		 const struct runc_stdio *stdio, ferry_error_t *err)
 {
 	char log[PATH_MAX];
 	snprintf(log, sizeof(log), "%s/runc.log", work_dir);
 	const char *rest[] = { "restore", "--detach", "--tcp-established", "--file-locks",
 			       "--image-path", image_dir, "--work-path", work_dir,
-			       "--bundle", bundle, id, NULL };
+			       "--bundle", bundle, lazy ? "--lazy-pages" : id, lazy ? id : NULL,
+			       NULL };
 	if (run_with_stdio(r, log, rest, stdio, err) < 0)
 		return ferry_error_prefix(err, "restore container %s (CRIU log: %s/restore.log)", id,
 					  work_dir);

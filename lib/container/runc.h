@@ -25,6 +25,9 @@ struct runc_checkpoint_opts {
 	const char *image_dir;
 	const char *work_dir;
 	bool leave_running;
+	const char *lazy_page_server; /* "ip:port": dump all but memory, then serve
+				       * pages from there (post-copy); NULL: off */
+	int status_fd;                /* CRIU writes \0 here when lazy dump is ready */
 };
 
 void runc_ctx_init(struct runc_ctx *r, const char *node);
@@ -42,8 +45,9 @@ void runc_destroy(const struct runc_ctx *r, const char *id);
 /* Starts `runc checkpoint` without waiting; finish with proc_finish(). */
 int runc_checkpoint_spawn(const struct runc_ctx *r, const char *id,
 			  const struct runc_checkpoint_opts *o, struct proc *p, ferry_error_t *err);
+/* lazy: memory comes from a `criu lazy-pages` daemon working in work_dir */
 int runc_restore(const struct runc_ctx *r, const char *bundle, const char *id,
-		 const char *image_dir, const char *work_dir, const struct runc_stdio *stdio,
-		 ferry_error_t *err);
+		 const char *image_dir, const char *work_dir, bool lazy,
+		 const struct runc_stdio *stdio, ferry_error_t *err);
 
 #endif

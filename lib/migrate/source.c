@@ -25,6 +25,9 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -39,6 +42,9 @@ struct source {
 	struct wire_frame frame;
 	char images[PATH_MAX], work[PATH_MAX], scratch[PATH_MAX];
 	struct hold hold;             /* the pod's incoming packets during the move */
+	bool postcopy;                /* memory follows after the restore */
+	struct proc page_server;      /* post-copy: runc checkpoint serving pages */
+	char page_server_addr[64];
 	bool holding, frozen, locked, committed;
 };
 
@@ -109,16 +115,23 @@ static int freeze(struct source *s, ferry_error_t *err)
 	return 0;
 }
 
-/* Waits for CRIU to write something or runc to exit; true when runc exited. */
-static bool wait_dump_activity(int inotify_fd, int pidfd)
+enum dump_event { DUMP_RUNNING, DUMP_EXITED, DUMP_LAZY_READY };
+
+/* Waits up to 10 ms for CRIU to create or finish an image file, for runc
+ * to exit, or (post-copy) for CRIU to report the lazy dump ready. */
+static enum dump_event wait_dump_activity(int inotify_fd, int pidfd, int status_fd)
 {
-	struct pollfd p[2] = { { .fd = inotify_fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+	struct pollfd p[3] = { { .fd = inotify_fd, .events = POLLIN },
+			       { .fd = pidfd, .events = POLLIN },
+			       { .fd = status_fd, .events = POLLIN } };
 	char buf[4096];
-	poll(p, 2, 10);
+	poll(p, 3, 10);
 	if (p[0].revents & POLLIN)
 		while (read(inotify_fd, buf, sizeof(buf)) > 0)
 			;
-	return p[1].revents & POLLIN;
+	if (p[2].revents & (POLLIN | POLLHUP))
+		return read(status_fd, buf, 1) == 1 ? DUMP_LAZY_READY : DUMP_EXITED;
+	return (p[1].revents & POLLIN) ? DUMP_EXITED : DUMP_RUNNING;
 }
 
 static int inject_cut(struct source *s, ferry_error_t *err)
@@ -129,45 +142,85 @@ static int inject_cut(struct source *s, ferry_error_t *err)
 	return ferry_error_set(err, 0, "transfer cut (fault injected)");
 }
 
-static int dump_and_stream(struct source *s, ferry_error_t *err)
+/* A free TCP port on this node's address for CRIU's page server. */
+static int pick_page_server(struct source *s, ferry_error_t *err)
 {
-	report_phase_begin(s->report, "dump");
-	struct runc_checkpoint_opts o = { s->images, s->work, true };
-	struct stream_sender tx;
-	struct proc p;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	inet_pton(AF_INET, s->node->self.address, &sa.sin_addr);
+	_cleanup_fd_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		return ferry_error_set(err, errno, "pick a page server port");
+	snprintf(s->page_server_addr, sizeof(s->page_server_addr), "%s:%d", s->node->self.address,
+		 ntohs(sa.sin_port));
+	return 0;
+}
+
+/* Runs `runc checkpoint` and streams its images until it exits (stop-copy)
+ * or reports a lazy dump ready (post-copy: it keeps serving pages). */
+static int checkpoint_streaming(struct source *s, struct stream_sender *tx, int status_r,
+				struct proc *p, ferry_error_t *err)
+{
 	_cleanup_fd_ int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	/* not IN_MODIFY: CRIU writes pages in small splices, and an event per
-	 * write made the dump itself 2.5 times slower; growth is polled instead */
+	/* not IN_MODIFY: an event per CRIU write is needless work; growth is polled */
 	if (ino < 0 || inotify_add_watch(ino, s->images, IN_CREATE | IN_CLOSE_WRITE) < 0)
 		return ferry_error_set(err, errno, "watch %s", s->images);
-	if (stream_sender_init(&tx, s->sock, SPACE_IMAGES, s->images, err) < 0)
-		return -1;
-	if (runc_checkpoint_spawn(&s->node->runc, record_str(s->record, "name"), &o, &p, err) < 0) {
-		stream_sender_release(&tx);
-		return -1;
-	}
-	_cleanup_fd_ int pidfd = (int)syscall(SYS_pidfd_open, p.pid, 0);
+	_cleanup_fd_ int pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	enum dump_event ev = DUMP_RUNNING;
 	int rc = 0;
-	for (bool exited = false; !exited && rc == 0;) {
-		exited = pidfd < 0 || wait_dump_activity(ino, pidfd);
-		rc = stream_sender_poll(&tx, err);
-		s->report->bytes_sent = tx.bytes_sent;
+	while (ev == DUMP_RUNNING && rc == 0) {
+		ev = pidfd < 0 ? DUMP_EXITED : wait_dump_activity(ino, pidfd, status_r);
+		rc = stream_sender_poll(tx, err);
+		s->report->bytes_sent = tx->bytes_sent;
 		if (rc == 0)
 			rc = inject_cut(s, err);
 	}
-	if (rc < 0)
-		kill(p.pid, SIGKILL);
-	log_info("checkpoint of %s finished after %.0f ms, %llu bytes already sent",
-		 record_str(s->record, "name"), clock_now_ms() - s->report->freeze_at,
-		 (unsigned long long)tx.bytes_sent);
-	ferry_error_t dump_err = { 0 };
-	if (proc_finish(&p, NULL, &dump_err) < 0 && rc == 0) {
-		*err = dump_err;
-		rc = ferry_error_prefix(err, "checkpoint failed (CRIU log: %s/dump.log)", s->work);
+	log_info("checkpoint of %s %s after %.0f ms, %llu bytes sent", record_str(s->record, "name"),
+		 ev == DUMP_LAZY_READY ? "ready for post-copy" : "finished",
+		 clock_now_ms() - s->report->freeze_at, (unsigned long long)tx->bytes_sent);
+	if (rc == 0 && s->postcopy && ev != DUMP_LAZY_READY)
+		rc = ferry_error_set(err, 0, "lazy checkpoint ended before it was ready");
+	return rc;
+}
+
+static int dump_and_stream(struct source *s, ferry_error_t *err)
+{
+	report_phase_begin(s->report, "dump");
+	struct runc_checkpoint_opts o = { .image_dir = s->images, .work_dir = s->work,
+					  .leave_running = true, .status_fd = -1 };
+	int status[2] = { -1, -1 };
+	struct stream_sender tx;
+	struct proc p;
+	if (s->postcopy && (pick_page_server(s, err) < 0 || pipe2(status, O_CLOEXEC) < 0))
+		return ferry_error_is_set(err) ? -1 : ferry_error_set(err, errno, "pipe");
+	o.lazy_page_server = s->postcopy ? s->page_server_addr : NULL;
+	o.status_fd = status[1];
+	int rc = stream_sender_init(&tx, s->sock, SPACE_IMAGES, s->images, err);
+	if (rc == 0)
+		rc = runc_checkpoint_spawn(&s->node->runc, record_str(s->record, "name"), &o, &p, err);
+	if (status[1] >= 0)
+		close(status[1]);
+	if (rc == 0) {
+		rc = checkpoint_streaming(s, &tx, status[0], &p, err);
+		if (rc == 0 && s->postcopy) {
+			s->page_server = p; /* serves pages until the target has them all */
+		} else {
+			if (rc < 0)
+				kill(-p.pid, SIGKILL);
+			ferry_error_t dump_err = { 0 };
+			if (proc_finish(&p, NULL, &dump_err) < 0 && rc == 0) {
+				*err = dump_err;
+				rc = ferry_error_prefix(err, "checkpoint failed (CRIU log: %s/dump.log)",
+							s->work);
+			}
+		}
 	}
 	if (rc == 0)
 		rc = stream_sender_finish(&tx, err);
 	s->report->bytes_sent = tx.bytes_sent;
+	if (status[0] >= 0)
+		close(status[0]);
 	stream_sender_release(&tx);
 	return rc;
 }
@@ -186,6 +239,8 @@ static int send_layer_and_log(struct source *s, ferry_error_t *err)
 		return ferry_error_prefix(err, "send container log");
 	_cleanup_json_ json_object *done = json_object_new_object();
 	json_object_object_add(done, "bytes", json_object_new_int64((int64_t)s->report->bytes_sent));
+	if (s->postcopy)
+		json_object_object_add(done, "page_server", json_object_new_string(s->page_server_addr));
 	return wire_send_json(s->sock, WIRE_DUMP_DONE, done, err);
 }
 
@@ -216,6 +271,32 @@ static int commit(struct source *s, ferry_error_t *err)
 	return 0;
 }
 
+/* Post-copy: the target runs; CRIU here serves its page faults and pushes
+ * the rest, and exits once every page has arrived. */
+static int await_pages(struct source *s, ferry_error_t *err)
+{
+	if (!s->postcopy)
+		return 0;
+	report_phase_begin(s->report, "postcopy");
+	int rc = proc_finish(&s->page_server, NULL, err);
+	s->page_server.pid = 0;
+	if (rc < 0)
+		return ferry_error_prefix(err, "post-copy page transfer failed after the commit; "
+				       "the container on %s may be lost (CRIU log: %s/dump.log)",
+				       s->target->name, s->work);
+	return 0;
+}
+
+static void stop_page_server(struct source *s)
+{
+	ferry_error_t ignore = { 0 };
+	if (s->page_server.pid <= 0)
+		return;
+	kill(-s->page_server.pid, SIGKILL);
+	proc_finish(&s->page_server, NULL, &ignore);
+	s->page_server.pid = 0;
+}
+
 static void cleanup_source(struct source *s)
 {
 	ferry_error_t err = { 0 };
@@ -227,6 +308,7 @@ static void cleanup_source(struct source *s)
 static void rollback(struct source *s, const ferry_error_t *cause)
 {
 	ferry_error_t err = { 0 };
+	stop_page_server(s);
 	if (s->sock >= 0) {
 		_cleanup_json_ json_object *a = json_object_new_object();
 		json_object_object_add(a, "error", json_object_new_string(cause->message));
@@ -253,8 +335,9 @@ static int run_phases(struct source *s, ferry_error_t *err)
 	    dump_and_stream(s, err) < 0 || send_layer_and_log(s, err) < 0 ||
 	    await_restore(s, err) < 0 || commit(s, err) < 0)
 		return -1;
+	int rc = await_pages(s, err);
 	cleanup_source(s);
-	return 0;
+	return rc;
 }
 
 int migrate_source(const struct node *node, json_object *request, int progress_fd,
@@ -263,12 +346,13 @@ int migrate_source(const struct node *node, json_object *request, int progress_f
 	struct source s = { .node = node, .report = report, .sock = -1,
 			    .hold = { .tun_fd = -1, .stop_pipe = { -1, -1 } } };
 	s.fault = record_str(request, "fault");
+	s.postcopy = !strcmp(record_str(request, "mode"), "postcopy");
 	report_init(report, record_str(request, "name"), node->self.name, record_str(request, "to"),
-		    "stop-copy", progress_fd);
+		    s.postcopy ? "postcopy" : "stop-copy", progress_fd);
 	int rc = validate(&s, request, err);
 	if (rc == 0) {
 		rc = run_phases(&s, err);
-		if (rc < 0)
+		if (rc < 0 && !s.committed)
 			rollback(&s, err);
 	}
 	report_finish(report, rc < 0 ? err->message : NULL);

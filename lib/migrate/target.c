@@ -2,6 +2,7 @@
  * target.c - see target.h.
  */
 #include "migrate/target.h"
+#include "container/lazy.h"
 #include "container/pod.h"
 #include "container/store.h"
 #include "migrate/peer.h"
@@ -28,6 +29,8 @@ struct target {
 	struct stream_receiver rx;
 	struct wire_frame frame;
 	char scratch[PATH_MAX], images[PATH_MAX];
+	char page_server[64];    /* post-copy: where the source serves memory */
+	struct proc lazy;        /* post-copy: CRIU's lazy-pages daemon */
 	bool prepared;
 };
 
@@ -91,6 +94,18 @@ static int handle_file_end(struct target *t, ferry_error_t *err)
 	return m ? stream_receiver_end(&t->rx, m, err) : -1;
 }
 
+static int dump_done(struct target *t, ferry_error_t *err)
+{
+	_cleanup_json_ json_object *m = wire_frame_json(&t->frame, err);
+	json_object *ps;
+	if (!m)
+		return -1;
+	if (json_object_object_get_ex(m, "page_server", &ps) &&
+	    json_object_is_type(ps, json_type_string))
+		snprintf(t->page_server, sizeof(t->page_server), "%s", json_object_get_string(ps));
+	return stream_receiver_check_complete(&t->rx, err);
+}
+
 static int receive_state(struct target *t, ferry_error_t *err)
 {
 	bool stalled = false;
@@ -118,7 +133,7 @@ static int receive_state(struct target *t, ferry_error_t *err)
 			rc = handle_entry(t, err);
 			break;
 		case WIRE_DUMP_DONE:
-			return stream_receiver_check_complete(&t->rx, err);
+			return dump_done(t, err);
 		case WIRE_ABORT:
 		case WIRE_ERROR:
 			return wire_frame_error(&t->frame, err);
@@ -139,7 +154,15 @@ static int restore(struct target *t, ferry_error_t *err)
 		unlink(inv); /* test-only: makes CRIU's restore fail for real */
 	}
 	double start = clock_now_ms();
-	if (pod_restore(t->node, t->record, t->images, err) < 0)
+	bool lazy = t->page_server[0] != '\0';
+	if (lazy) {
+		char work[PATH_MAX + 8];
+		snprintf(work, sizeof(work), "%s.work", t->images);
+		if (fs_mkdir_p(work, 0700, err) < 0 ||
+		    lazy_daemon_start(t->images, work, t->page_server, &t->lazy, err) < 0)
+			return -1;
+	}
+	if (pod_restore(t->node, t->record, t->images, lazy, err) < 0)
 		return -1;
 	_cleanup_json_ json_object *m = json_object_new_object();
 	json_object_object_add(m, "restore_ms", json_object_new_double(clock_now_ms() - start));
@@ -170,8 +193,22 @@ static int await_commit(struct target *t, ferry_error_t *err)
 	return 0;
 }
 
+/* Post-copy: the daemon exits once every page has arrived from the source. */
+static void await_pages(struct target *t)
+{
+	ferry_error_t err = { 0 };
+	if (t->lazy.pid <= 0)
+		return;
+	if (proc_finish(&t->lazy, NULL, &err) < 0)
+		log_error("post-copy of %s failed: %s", record_str(t->record, "name"), err.message);
+	else
+		log_info("post-copy of %s complete", record_str(t->record, "name"));
+	t->lazy.pid = 0;
+}
+
 static void abandon(struct target *t, const ferry_error_t *cause)
 {
+	lazy_daemon_kill(&t->lazy);
 	log_warn("migration of %s abandoned: %s", record_str(t->record, "name"), cause->message);
 	wire_send_error(t->sock, cause->message);
 	if (t->prepared)
@@ -190,10 +227,12 @@ int migrate_target(const struct node *node, int sock, ferry_error_t *err)
 		rc = restore(&t, err);
 	if (rc == 0)
 		rc = await_commit(&t, err);
-	if (rc < 0)
+	if (rc < 0) {
 		abandon(&t, err);
-	else
+	} else {
 		log_info("migration of %s committed", record_str(t.record, "name"));
+		await_pages(&t);
+	}
 	ferry_error_t ignore = { 0 };
 	if (t.scratch[0])
 		fs_rm_rf(t.scratch, &ignore);
