@@ -153,19 +153,33 @@ static void receiver_seeds(void)
 	whole_file(SPACE_LOGS, "ctr.log", "redis ready to accept connections\n", 0);
 	whole_file(SPACE_LOGS, "upper/var-log", "written through the logs space\n", 0);
 	end();
-	begin(t, "escape-symlinks");
+	/* one escape attempt per seed: the first error ends an input */
+	begin(t, "escape-relative-dir");
 	entry("up", "symlink", 0777, "\"target\":\"../../../canary\"");
-	entry("abs", "symlink", 0777, "\"target\":\"" CANARY "\"");
 	entry("up/x", "dir", 0755, NULL);
-	entry("abs/y", "file", 0644, NULL);
-	whole_file(SPACE_ROOTFS, "abs/z", "escaped", 0);
-	whole_file(SPACE_ROOTFS, "up/z", "escaped", 0);
 	end();
-	begin(t, "overwrite-special");
+	begin(t, "escape-absolute-file");
+	entry("abs", "symlink", 0777, "\"target\":\"" CANARY "\"");
+	entry("abs/y", "file", 0644, NULL);
+	end();
+	begin(t, "escape-absolute-data");
+	entry("abs", "symlink", 0777, "\"target\":\"" CANARY "\"");
+	whole_file(SPACE_ROOTFS, "abs/z", "escaped", 0);
+	end();
+	begin(t, "escape-final-symlink");
+	entry("last", "symlink", 0777, "\"target\":\"" CANARY "/w\"");
+	whole_file(SPACE_ROOTFS, "last", "escaped", 0);
+	end();
+	begin(t, "escape-logs-into-images");
+	whole_file(SPACE_LOGS, "../images/x", "escaped", 0);
+	end();
+	begin(t, "fifo-then-data");
 	entry("fifo", "fifo", 0600, NULL);
 	whole_file(SPACE_ROOTFS, "fifo", "into a fifo?", 0);
-	entry("link", "symlink", 0777, "\"target\":\"fifo\"");
-	entry("link", "dir", 0755, NULL);
+	end();
+	begin(t, "symlink-then-dir");
+	entry("link", "symlink", 0777, "\"target\":\"" CANARY "\"");
+	entry("link", "dir", 0755, "\"xattrs\":{\"user.a\":\"00\"}");
 	end();
 }
 

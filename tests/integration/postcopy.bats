@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# Post-copy (--mode postcopy): the container restores on the target without
+# its memory and pages follow.  Correctness only: memory identical, the
+# connection kept, failures before the commit leave the source serving.
+
+load helpers
+
+setup_file() {
+	"$BATS_TEST_DIRNAME/../../build/ferry" sandbox up --nodes 2 >/dev/null
+}
+
+teardown() {
+	remove_all it-pc it-pc-redis
+}
+
+@test "post-copy: memory written during the migration arrives intact, connection kept" {
+	start_memhog it-pc node1 256
+	ip=$(field it-pc ip)
+	probe_start "$ip" 7000 memhog
+	run ferry migrate it-pc --to node2 --mode postcopy --json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.mode == "postcopy" and .result == "ok"
+		and ([.phases[].name] | index("postcopy") != null)'
+	probe_stop
+	[ "$(field it-pc node)" = node2 ]
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+	[ "$(copies it-pc)" -eq 1 ]
+}
+
+@test "post-copy: the application keeps running after the migration" {
+	start_memhog it-pc node1 64
+	ip=$(field it-pc ip)
+	ferry migrate it-pc --to node2 --mode postcopy
+	first=$(memhog_cmd "$ip" COUNT)
+	sleep 1
+	second=$(memhog_cmd "$ip" COUNT)
+	[ "$second" -gt "$first" ]
+}
+
+@test "post-copy: redis keeps its data, there and back" {
+	ferry run --node node1 --name it-pc-redis --image redis
+	ip=$(field it-pc-redis ip)
+	wait_for redis-cli -h "$ip" ping
+	for i in $(seq 500); do echo "SET k$i v$i"; done | redis-cli -h "$ip" >/dev/null
+	ferry migrate it-pc-redis --to node2 --mode postcopy
+	ferry migrate it-pc-redis --to node1 --mode postcopy
+	[ "$(field it-pc-redis node)" = node1 ]
+	[ "$(redis-cli -h "$ip" dbsize)" -eq 500 ]
+	[ "$(redis-cli -h "$ip" get k321)" = v321 ]
+}
+
+@test "post-copy: restore failing before the commit leaves the source serving" {
+	start_memhog it-pc node1 128
+	ip=$(field it-pc ip)
+	probe_start "$ip" 7000 memhog
+	run ferry migrate it-pc --to node2 --mode postcopy --json --fault fail-restore
+	[ "$status" -eq 1 ]
+	echo "$output" | jq -e '.result == "failed"'
+	probe_stop
+	[ "$(field it-pc node)" = node1 ]
+	[ "$(copies it-pc)" -eq 1 ]
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+	# and it can still migrate afterwards
+	ferry migrate it-pc --to node2 --mode postcopy
+	[ "$(field it-pc node)" = node2 ]
+}
+
+@test "post-copy: transfer cut before the commit leaves the source serving" {
+	start_memhog it-pc node1 128
+	ip=$(field it-pc ip)
+	run ferry migrate it-pc --to node2 --mode postcopy --json --fault cut-transfer
+	[ "$status" -eq 1 ]
+	[ "$(field it-pc node)" = node1 ]
+	[ "$(copies it-pc)" -eq 1 ]
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+}
+
+@test "an unknown mode is refused" {
+	run ferry migrate whatever --to node2 --mode teleport
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown mode"* ]]
+}
