@@ -13,10 +13,11 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define USAGE "ferry migrate NAME --to NODE [--mode stop-copy|postcopy] [--json]"
+#define USAGE "ferry migrate NAME --to NODE [--mode auto|stop-copy|postcopy] [--max-downtime-ms N] [--json]"
 
 static void show_progress(json_object *p, void *data)
 {
@@ -39,8 +40,9 @@ static void print_summary(json_object *r)
 	if (isatty(STDERR_FILENO))
 		fprintf(stderr, "\r\033[K");
 	if (!strcmp(record_str(r, "result"), "ok"))
-		printf("migrated %s from %s to %s: downtime %.1f ms, total %.1f ms, %.1f MiB sent\n",
+		printf("migrated %s from %s to %s (%s): downtime %.1f ms, total %.1f ms, %.1f MiB sent\n",
 		       record_str(r, "name"), record_str(r, "from"), record_str(r, "to"),
+		       record_str(r, "mode"),
 		       json_object_get_double(down), json_object_get_double(total),
 		       (double)json_object_get_int64(bytes) / (1 << 20));
 	else
@@ -54,8 +56,11 @@ int cmd_migrate(int argc, char **argv)
 	static const struct option opts[] = { { "to", required_argument, NULL, 't' },
 					      { "json", no_argument, NULL, 'j' },
 					      { "fault", required_argument, NULL, 'f' },
-					      { "mode", required_argument, NULL, 'm' }, { 0 } };
-	const char *to = NULL, *fault = "", *mode = "stop-copy";
+					      { "mode", required_argument, NULL, 'm' },
+					      { "max-downtime-ms", required_argument, NULL, 'd' },
+					      { 0 } };
+	const char *to = NULL, *fault = "", *mode = "auto";
+	int max_downtime = 0;
 	bool as_json = false;
 	char node[48];
 	ferry_error_t err = { 0 };
@@ -66,13 +71,14 @@ int cmd_migrate(int argc, char **argv)
 		case 'j': as_json = true; break;
 		case 'f': fault = optarg; break;
 		case 'm': mode = optarg; break;
+		case 'd': max_downtime = atoi(optarg); break;
 		default: return cmd_usage(USAGE);
 		}
 	}
 	if (!to || optind != argc - 1)
 		return cmd_usage(USAGE);
-	if (strcmp(mode, "stop-copy") && strcmp(mode, "postcopy")) {
-		fprintf(stderr, "ferry: unknown mode '%s' (stop-copy or postcopy)\n", mode);
+	if (strcmp(mode, "auto") && strcmp(mode, "stop-copy") && strcmp(mode, "postcopy")) {
+		fprintf(stderr, "ferry: unknown mode '%s' (auto, stop-copy or postcopy)\n", mode);
 		return 2;
 	}
 	const char *name = argv[optind];
@@ -82,6 +88,7 @@ int cmd_migrate(int argc, char **argv)
 	json_object_object_add(req, "to", json_object_new_string(to));
 	json_object_object_add(req, "fault", json_object_new_string(fault));
 	json_object_object_add(req, "mode", json_object_new_string(mode));
+	json_object_object_add(req, "max_downtime_ms", json_object_new_int(max_downtime));
 	json_object *r = client_call(node, req, as_json ? NULL : show_progress, (void *)name, &err);
 	json_object_put(req);
 	if (!r)

@@ -49,7 +49,7 @@ int lazy_daemon_start(const char *image_dir, const char *work_dir, const char *p
 		return -1;
 	const char *argv[] = { config_get()->criu, "lazy-pages", "--page-server", "--address", ip,
 			       "--port", port, "--images-dir", image_dir, "--work-dir", work_dir,
-			       "--log-file", "lazy-pages.log", "-v4", NULL };
+			       "--log-file", "lazy-pages.log", NULL };
 	struct proc_opts opts = { .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
 				  .new_session = true };
 	if (proc_spawn(argv, &opts, p, err) < 0)

@@ -80,6 +80,8 @@ json_object *report_to_json(const struct migration_report *r)
 	json_object_object_add(o, "from", json_object_new_string(r->from));
 	json_object_object_add(o, "to", json_object_new_string(r->to));
 	json_object_object_add(o, "mode", json_object_new_string(r->mode));
+	json_object_object_add(o, "plan", json_object_new_string(r->plan));
+	json_object_object_add(o, "memory_bytes", json_object_new_int64((int64_t)r->memory_bytes));
 	json_object_object_add(o, "result", json_object_new_string(r->ok ? "ok" : "failed"));
 	if (!r->ok)
 		json_object_object_add(o, "error", json_object_new_string(r->error));

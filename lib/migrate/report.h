@@ -24,6 +24,8 @@ struct report_phase {
 
 struct migration_report {
 	char name[48], from[48], to[48], mode[16];
+	char plan[160];          /* why this mode */
+	uint64_t memory_bytes;   /* resident memory when the migration began */
 	bool ok;
 	char error[1024];
 	double t0, t_end, freeze_at, running_at;

@@ -5,6 +5,7 @@
 #include "container/pod.h"
 #include "container/store.h"
 #include "migrate/peer.h"
+#include "migrate/plan.h"
 #include "migrate/stream.h"
 #include "migrate/tree.h"
 #include "net/hold.h"
@@ -329,6 +330,22 @@ static void rollback(struct source *s, const ferry_error_t *cause)
 	log_info("migration of %s rolled back: %s", record_str(s->record, "name"), cause->message);
 }
 
+static int choose_mode(struct source *s, json_object *request, ferry_error_t *err)
+{
+	struct migration_plan plan;
+	json_object *budget;
+	int max_downtime = json_object_object_get_ex(request, "max_downtime_ms", &budget) ?
+				   json_object_get_int(budget) : 0;
+	if (plan_migration(s->node, record_str(s->record, "name"), record_str(request, "mode"),
+			   max_downtime, &plan, err) < 0)
+		return -1;
+	s->postcopy = !strcmp(plan.mode, "postcopy");
+	snprintf(s->report->mode, sizeof(s->report->mode), "%s", plan.mode);
+	snprintf(s->report->plan, sizeof(s->report->plan), "%s", plan.reason);
+	s->report->memory_bytes = plan.memory_bytes;
+	return 0;
+}
+
 static int run_phases(struct source *s, ferry_error_t *err)
 {
 	if (prepare_target(s, err) < 0 || make_scratch(s, err) < 0 || freeze(s, err) < 0 ||
@@ -346,10 +363,11 @@ int migrate_source(const struct node *node, json_object *request, int progress_f
 	struct source s = { .node = node, .report = report, .sock = -1,
 			    .hold = { .tun_fd = -1, .stop_pipe = { -1, -1 } } };
 	s.fault = record_str(request, "fault");
-	s.postcopy = !strcmp(record_str(request, "mode"), "postcopy");
 	report_init(report, record_str(request, "name"), node->self.name, record_str(request, "to"),
-		    s.postcopy ? "postcopy" : "stop-copy", progress_fd);
+		    "", progress_fd);
 	int rc = validate(&s, request, err);
+	if (rc == 0)
+		rc = choose_mode(&s, request, err);
 	if (rc == 0) {
 		rc = run_phases(&s, err);
 		if (rc < 0 && !s.committed)

@@ -30,7 +30,7 @@ assert_source_serving() {
 
 @test "target agent killed during the transfer: source keeps serving" {
 	probe_start "$IP" 7000 memhog
-	ferry migrate it-fail --to node2 --json --fault stall-target >"$BATS_TEST_TMPDIR/r.json" 3>&- &
+	ferry migrate it-fail --to node2 --mode stop-copy --json --fault stall-target >"$BATS_TEST_TMPDIR/r.json" 3>&- &
 	mig=$!
 	wait_for grep -q "incoming migration of it-fail" /run/ferry/nodes/node2/agent.log
 	sleep 0.5
@@ -45,7 +45,7 @@ assert_source_serving() {
 
 @test "transfer cut: source keeps serving" {
 	probe_start "$IP" 7000 memhog
-	run ferry migrate it-fail --to node2 --json --fault cut-transfer
+	run ferry migrate it-fail --to node2 --mode stop-copy --json --fault cut-transfer
 	[ "$status" -eq 1 ]
 	echo "$output" | jq -e '.result == "failed" and (.error | test("cut"))'
 	probe_stop
@@ -54,7 +54,7 @@ assert_source_serving() {
 
 @test "restore fails on the target: source keeps serving" {
 	probe_start "$IP" 7000 memhog
-	run ferry migrate it-fail --to node2 --json --fault fail-restore
+	run ferry migrate it-fail --to node2 --mode stop-copy --json --fault fail-restore
 	[ "$status" -eq 1 ]
 	echo "$output" | jq -e '.result == "failed" and (.error | test("restore"))'
 	probe_stop
@@ -69,14 +69,14 @@ assert_source_serving() {
 }
 
 @test "target equal to source: clear error, nothing changes" {
-	run ferry migrate it-fail --to node1
+	run ferry migrate it-fail --to node1 --mode stop-copy
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"already on node1"* ]]
 	assert_source_serving
 }
 
 @test "unknown node: clear error, nothing changes" {
-	run ferry migrate it-fail --to node9
+	run ferry migrate it-fail --to node9 --mode stop-copy
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"unknown target node 'node9'"* ]]
 	assert_source_serving
@@ -84,7 +84,7 @@ assert_source_serving() {
 
 @test "unreachable node: clear error, nothing changes" {
 	kill_agent node2
-	run ferry migrate it-fail --to node2
+	run ferry migrate it-fail --to node2 --mode stop-copy
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"unreachable"* ]]
 	assert_source_serving
@@ -101,8 +101,8 @@ assert_source_serving() {
 	run /usr/bin/python3 "$BATS_TEST_DIRNAME/send_frame.py" /run/ferry/nodes/node1/agent.sock not-json
 	[[ "$output" == *"malformed REQUEST frame"* ]]
 	wait_for grep -q "malformed frame" /run/ferry/nodes/node2/agent.log
-	ferry migrate it-fail --to node2
+	ferry migrate it-fail --to node2 --mode stop-copy
 	[ "$(field it-fail node)" = node2 ]
-	ferry migrate it-fail --to node1
+	ferry migrate it-fail --to node1 --mode stop-copy
 	assert_source_serving
 }

@@ -14,7 +14,7 @@ teardown() {
 @test "a counting process keeps its count across a migration" {
 	ferry run --node node1 --name it-counter --image workload -- counter --interval-ms 50
 	sleep 1
-	ferry migrate it-counter --to node2
+	ferry migrate it-counter --to node2 --mode stop-copy
 	sleep 1
 	[ "$(field it-counter node)" = node2 ]
 	run ferry logs it-counter
@@ -29,7 +29,7 @@ teardown() {
 	start_memhog it-tcp node1 64
 	ip=$(field it-tcp ip)
 	probe_start "$ip" 7000 memhog
-	ferry migrate it-tcp --to node2
+	ferry migrate it-tcp --to node2 --mode stop-copy
 	sleep 0.5
 	probe_stop
 	[ "$(field it-tcp node)" = node2 ]
@@ -44,7 +44,7 @@ teardown() {
 	wait_for redis-cli -h "$ip" ping
 	for i in $(seq 200); do echo "SET k$i v$i"; done | redis-cli -h "$ip" >/dev/null
 	redis-cli -h "$ip" set big "$(head -c 100000 /dev/zero | tr '\0' x)"
-	ferry migrate it-redis --to node2
+	ferry migrate it-redis --to node2 --mode stop-copy
 	[ "$(redis-cli -h "$ip" dbsize)" -eq 201 ]
 	[ "$(redis-cli -h "$ip" get k137)" = v137 ]
 	[ "$(redis-cli -h "$ip" strlen big)" -eq 100000 ]
@@ -55,9 +55,9 @@ teardown() {
 	ip=$(field it-pingpong ip)
 	probe_start "$ip" 7000 memhog
 	for round in 1 2 3; do
-		ferry migrate it-pingpong --to node2
+		ferry migrate it-pingpong --to node2 --mode stop-copy
 		[ "$(field it-pingpong node)" = node2 ]
-		ferry migrate it-pingpong --to node1
+		ferry migrate it-pingpong --to node1 --mode stop-copy
 		[ "$(field it-pingpong node)" = node1 ]
 	done
 	probe_stop
@@ -68,11 +68,24 @@ teardown() {
 
 @test "the JSON report carries every field" {
 	ferry run --node node1 --name it-counter --image workload -- counter
-	run ferry migrate it-counter --to node2 --json
+	run ferry migrate it-counter --to node2 --mode stop-copy --json
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.name == "it-counter" and .from == "node1" and .to == "node2"
 		and .mode == "stop-copy" and .result == "ok" and (.downtime_ms > 0)
 		and (.total_ms >= .downtime_ms) and (.bytes_sent > 0)
 		and ([.phases[].name] | index("dump") != null and index("commit") != null)
 		and all(.phases[]; .start_ms >= 0 and .duration_ms >= 0)'
+}
+
+@test "auto mode: stop-and-copy for a small container, post-copy for a large one" {
+	ferry run --node node1 --name it-counter --image workload -- counter
+	run ferry migrate it-counter --to node2 --json
+	echo "$output" | jq -e '.mode == "stop-copy" and (.plan | test("auto")) and .memory_bytes > 0'
+	start_memhog it-tcp node1 256
+	run ferry migrate it-tcp --to node2 --json
+	echo "$output" | jq -e '.mode == "postcopy" and (.plan | test("over"))'
+	run ferry migrate it-tcp --to node1 --json --max-downtime-ms 100000
+	echo "$output" | jq -e '.mode == "stop-copy" and .result == "ok"'
+	run memhog_cmd "$(field it-tcp ip)" VERIFY
+	[[ "$output" == OK* ]]
 }
