@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# bench/run.sh — downtime benchmark: ferry's live migration versus the
-# checkpoint/copy/restore route that Podman/CRI-O checkpoint tooling gives users.
+# bench/run.sh — downtime benchmark: ferry's live migration (stop-and-copy and
+# post-copy) versus the checkpoint/copy/restore route that Podman/CRI-O
+# checkpoint tooling gives users.
 #
 #   bench/run.sh                      # as root; `make bench` runs it after deps/build/images
 #   BENCH_SIZES="64 256" bench/run.sh
+#   BENCH_SIZES=4096 BENCH_APPEND=1 bench/run.sh   # add 4 GiB to the previous results
 #
-# For each memory size N (MiB) in ${BENCH_SIZES:-64 256 1024}:
-#   ferry     memhog --mib N on node1, probe from the host (one TCP connection,
-#             PING every 5 ms), `ferry migrate NAME --to node2 --json`, stop the
-#             probe, VERIFY the memory, remove the container.
+# Once per run: the link throughput node1 -> node2 (iperf3, one TCP stream,
+# netns ferry-node1 -> ferry-node2); memory size / throughput is the "ideal"
+# transfer time each method's total time is compared with.
+#
+# For each memory size N (MiB) in ${BENCH_SIZES:-64 256 1024}, one method after
+# the other (only one memhog container exists at a time):
+#   stop-copy  memhog --mib N on node1; the probe (one TCP connection, PING every
+#             5 ms) and the COUNT poller (bench/countpoll.py: a new connection
+#             every 100 ms asking memhog for its completed sweeps) run from the
+#             host; `ferry migrate NAME --to node2 --mode stop-copy --json`; stop
+#             the probe and the poller, VERIFY the memory, remove the container.
+#   postcopy  the same with --mode postcopy; the report's "postcopy" phase (after
+#             the commit, the app runs on node2 while its pages still arrive) is
+#             the window in which the COUNT samples show whether it makes progress.
 #   baseline  a fresh identical container on node1 (started by ferry, so its pod
 #             is laid out exactly like ferry's), then by hand:
 #               prepare   target pod netns fp-node2-NAME (veth, same IP/32, routes as
@@ -24,13 +36,19 @@
 #             then probe stop, VERIFY, cleanup (runc delete -f, umount, netns del).
 #   downtime  ferry: its report (freeze -> restore returned);
 #             baseline: checkpoint start -> restore returned (same end point).
-#   total     ferry: its report; baseline: target preparation start -> route moved.
+#   total     ferry: its report (for post-copy, up to the last page);
+#             baseline: target preparation start -> route moved.
 #
-# Output: bench/results/results.json, bench/results/table.md (also printed),
-#         bench/results/downtime.png (bench/plot.py, /usr/bin/python3 + matplotlib).
+# Output: bench/results/results.json (every run with ferry's raw reports, the
+#         probe reports and the COUNT samples), bench/results/table.md (also
+#         printed), bench/results/downtime.png (bench/plot.py, /usr/bin/python3 +
+#         matplotlib).
 #
 # Environment:
 #   BENCH_SIZES         memory sizes in MiB (default "64 256 1024")
+#   BENCH_METHODS       methods, in order (default "stop-copy postcopy baseline")
+#   BENCH_APPEND        1: merge into the existing results.json (runs of the same
+#                       size are replaced) instead of starting afresh
 #   BENCH_RESULTS       output directory (default bench/results)
 #   BENCH_STEP_TIMEOUT  base timeout (s) for one step; large steps get +1 s per 8 MiB (default 60)
 #   BENCH_PROBE_SETTLE  after a migration, how long (s) the probe may wait for its next reply
@@ -38,7 +56,7 @@
 #   BENCH_MEMHOG_ARGS   extra memhog arguments (default none: it rewrites 256 MiB/s)
 #   FERRY_RUNC, FERRY_CRIU, FERRY_STATE, FERRY_LIB, FERRY_IMAGES as for ferry itself.
 #
-# Exit status: 0 if every migration of both methods succeeded and verified,
+# Exit status: 0 if every migration of every method succeeded and verified,
 # 1 otherwise (results are still written for whatever ran).
 set -euo pipefail
 shopt -s inherit_errexit
@@ -48,9 +66,12 @@ REPO_ROOT=$(cd "$(dirname "$SCRIPT")/.." && pwd)
 FERRY=$REPO_ROOT/build/ferry
 PROBE=$REPO_ROOT/build/workloads/probe
 PLOT=$REPO_ROOT/bench/plot.py
+COUNTPOLL=$REPO_ROOT/bench/countpoll.py
 PYTHON=/usr/bin/python3
 
 SIZES=${BENCH_SIZES:-64 256 1024}
+METHODS=${BENCH_METHODS:-stop-copy postcopy baseline}
+APPEND=${BENCH_APPEND:-0}
 RESULTS=${BENCH_RESULTS:-$REPO_ROOT/bench/results}
 STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-60}
 PROBE_SETTLE=${BENCH_PROBE_SETTLE:-}
@@ -67,6 +88,7 @@ SRC_NETNS=ferry-node1
 DST_NETNS=ferry-node2
 POD_GATEWAY=169.254.1.1          # lib/net/podnet.h
 COPY_PORT=7079                   # baseline transfer, on node2's fabric address
+IPERF_PORT=7078                  # link throughput, on node2's fabric address
 SCRATCH=/dev/shm/ferry-bench.$$  # checkpoint images (tmpfs)
 BUNDLES=$LIB/bench.$$            # baseline target bundles (not in ferry's store)
 
@@ -82,7 +104,9 @@ tmo() { echo $((STEP_TIMEOUT + ${1:-0} / 8)); }
 CONTAINERS=()        # ferry containers this run created (removed on exit)
 BASELINE_ACTIVE=()   # "name ip" of a baseline target that may exist on node2
 PROBE_PID=
+COUNT_PID=
 RECV_PID=
+IPERF_PID=
 
 baseline_teardown() {
     local name=$1 ip=$2 b=$BUNDLES/$1
@@ -121,7 +145,9 @@ cleanup() {
     local rc=$? c
     set +e
     stop_bg "$PROBE_PID"
+    stop_bg "$COUNT_PID"
     stop_bg "$RECV_PID"
+    stop_bg "$IPERF_PID"
     for c in "${BASELINE_ACTIVE[@]}"; do
         # shellcheck disable=SC2086
         baseline_teardown $c
@@ -155,9 +181,20 @@ preflight() {
         timeout 300 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q socat >/dev/null 2>&1 ||
             die "socat missing and 'apt-get install socat' failed"
     fi
+    if ! command -v iperf3 >/dev/null; then
+        log "iperf3 not found (the link throughput needs it); installing it from Debian"
+        timeout 300 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q iperf3 >/dev/null 2>&1 ||
+            die "iperf3 missing and 'apt-get install iperf3' failed"
+    fi
+    "$PYTHON" -c 'import matplotlib' 2>/dev/null ||
+        log "warning: $PYTHON has no matplotlib (python3-matplotlib): no plot"
     local s
     for s in $SIZES; do
         [[ $s =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZES: '$s' is not a size in MiB"
+    done
+    for s in $METHODS; do
+        [[ $s =~ ^(stop-copy|postcopy|baseline)$ ]] ||
+            die "BENCH_METHODS: '$s' is not one of stop-copy, postcopy, baseline"
     done
 }
 

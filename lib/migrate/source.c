@@ -272,6 +272,15 @@ static int commit(struct source *s, ferry_error_t *err)
 	return 0;
 }
 
+static void remove_scratch(struct source *s)
+{
+	char logs[PATH_MAX];
+	if (!s->scratch[0])
+		return;
+	config_criu_logs_dir(logs, sizeof(logs), s->node->self.name, record_str(s->record, "name"));
+	fs_keep_logs_and_remove(s->scratch, logs);
+}
+
 /* Post-copy: the target runs; CRIU here serves its page faults and pushes
  * the rest, and exits once every page has arrived. */
 static int await_pages(struct source *s, ferry_error_t *err)
@@ -303,7 +312,8 @@ static void cleanup_source(struct source *s)
 	ferry_error_t err = { 0 };
 	report_phase_begin(s->report, "cleanup");
 	pod_destroy(s->node, record_str(s->record, "name"), s->pn.ip);
-	fs_rm_rf(s->scratch, &err);
+	remove_scratch(s);
+	(void)err;
 }
 
 static void rollback(struct source *s, const ferry_error_t *cause)
@@ -325,8 +335,7 @@ static void rollback(struct source *s, const ferry_error_t *cause)
 			log_error("rollback: %s", err.message);
 		hold_release(&s->hold, &err);
 	}
-	if (s->scratch[0])
-		fs_rm_rf(s->scratch, &err);
+	remove_scratch(s);
 	log_info("migration of %s rolled back: %s", record_str(s->record, "name"), cause->message);
 }
 

@@ -233,9 +233,11 @@ int migrate_target(const struct node *node, int sock, ferry_error_t *err)
 		log_info("migration of %s committed", record_str(t.record, "name"));
 		await_pages(&t);
 	}
-	ferry_error_t ignore = { 0 };
-	if (t.scratch[0])
-		fs_rm_rf(t.scratch, &ignore);
+	char logs[PATH_MAX];
+	if (t.scratch[0] && t.record) {
+		config_criu_logs_dir(logs, sizeof(logs), node->self.name, record_str(t.record, "name"));
+		fs_keep_logs_and_remove(t.scratch, logs);
+	}
 	stream_receiver_release(&t.rx);
 	wire_frame_release(&t.frame);
 	json_object_put(t.record);

@@ -74,3 +74,8 @@ const char *config_topology_file(char *buf, size_t len)
 {
 	return build(buf, len, "%s/sandbox.json", config_get()->state_dir);
 }
+
+const char *config_criu_logs_dir(char *buf, size_t len, const char *node, const char *name)
+{
+	return build(buf, len, "%s/nodes/%s/criu-logs/%s", config_get()->state_dir, node, name);
+}

@@ -34,5 +34,7 @@ const char *config_runc_root(char *buf, size_t len, const char *node);
 const char *config_container_dir(char *buf, size_t len, const char *node, const char *name);
 const char *config_scratch_dir(char *buf, size_t len, const char *node, const char *name);
 const char *config_topology_file(char *buf, size_t len);
+/* Where the CRIU/runc logs of a node's last migration of a container are kept. */
+const char *config_criu_logs_dir(char *buf, size_t len, const char *node, const char *name);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
@@ -144,4 +145,44 @@ int fs_write_file_atomic(const char *path, const void *data, size_t len, ferry_e
 bool fs_exists(const char *path)
 {
 	return access(path, F_OK) == 0;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	_cleanup_fd_ int in = open(from, O_RDONLY | O_CLOEXEC);
+	_cleanup_fd_ int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	char buf[65536];
+	ssize_t n;
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (fs_write_all(out, buf, (size_t)n) < 0)
+			break;
+}
+
+static void keep_logs_in(const char *dir, const char *keep_dir)
+{
+	_cleanup_dir_ DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char from[PATH_MAX], to[PATH_MAX];
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", dir, de->d_name);
+		if (de->d_type == DT_DIR) {
+			keep_logs_in(from, keep_dir);
+			continue;
+		}
+		if (len < 4 || strcmp(de->d_name + len - 4, ".log"))
+			continue;
+		snprintf(to, sizeof(to), "%s/%s", keep_dir, de->d_name);
+		copy_file(from, to);
+	}
+}
+
+void fs_keep_logs_and_remove(const char *dir, const char *keep_dir)
+{
+	ferry_error_t ignore = { 0 };
+	if (fs_rm_rf(keep_dir, &ignore) == 0 && fs_mkdir_p(keep_dir, 0700, &ignore) == 0)
+		keep_logs_in(dir, keep_dir);
+	fs_rm_rf(dir, &ignore);
 }

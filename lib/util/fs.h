@@ -22,5 +22,8 @@ int fs_write_all(int fd, const void *buf, size_t len);
 /* Returns bytes read (< len only at EOF) or -1. */
 ssize_t fs_read_full(int fd, void *buf, size_t len);
 bool fs_exists(const char *path);
+/* Copies the *.log files of dir into keep_dir (replacing it), then removes
+ * dir: scratch space goes, the evidence stays. */
+void fs_keep_logs_and_remove(const char *dir, const char *keep_dir);
 
 #endif
