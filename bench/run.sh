@@ -34,6 +34,8 @@
 #                         --tcp-established on node2's runc root
 #               route     ip route replace IP/32 via node2's fabric address
 #             then probe stop, VERIFY, cleanup (runc delete -f, umount, netns del).
+#             No COUNT poller: a connection arriving while runc checkpoint has the
+#             container frozen is "in flight" and CRIU refuses to dump it.
 #   downtime  ferry: its report (freeze -> restore returned);
 #             baseline: checkpoint start -> restore returned (same end point).
 #   total     ferry: its report (for post-copy, up to the last page);
@@ -300,6 +302,64 @@ probe_stop() {
                  (($tk | tonumber) - ($fz | tonumber)) * 10 | round / 10 else null end)}' <<<"$PROBE_JSON")
 }
 
+# count_start IP TAG -> COUNT_PID: memhog's COUNT, one new connection every 100 ms
+count_start() {
+    COUNT_STOP=$SCRATCH/$2.count-stop
+    COUNT_OUT=$SCRATCH/$2.count.json
+    rm -f "$COUNT_STOP" "$COUNT_OUT"
+    "$PYTHON" "$COUNTPOLL" poll "$1" --out "$COUNT_OUT" --until-file "$COUNT_STOP" \
+        --interval-ms 100 --timeout-s 10 2>"$SCRATCH/$2.count.err" &
+    COUNT_PID=$!
+}
+
+# count_stop T0_MS TEND_MS [REPORT_FILE] -> COUNT_JSON (summary), COUNT_OUT (samples)
+# Called after probe_stop; polls 0.5 s more so that requests sent after the
+# migration returned are answered (the end point of "max interval without reply").
+count_stop() {
+    local args=(--t0 "$1" --t-end "${2:-$(now_ms)}")
+    [[ -n ${3:-} && -s ${3:-} ]] && args+=(--report "$3")
+    if [[ -z $COUNT_PID ]]; then COUNT_JSON='{"error": "COUNT poller not started"}'; return; fi
+    sleep 0.5
+    touch "$COUNT_STOP"
+    for _ in $(seq 200); do alive "$COUNT_PID" || break; sleep 0.1; done
+    stop_bg "$COUNT_PID"
+    COUNT_PID=
+    [[ -s $COUNT_OUT ]] || echo '{"samples": []}' >"$COUNT_OUT"
+    COUNT_JSON=$("$PYTHON" "$COUNTPOLL" summarize "$COUNT_OUT" "${args[@]}" 2>&1 | tail -n1)
+    jq -e . >/dev/null 2>&1 <<<"$COUNT_JSON" ||
+        COUNT_JSON=$(jq -n --arg e "$COUNT_JSON" '{error: ("countpoll summarize: " + $e)}')
+}
+
+# measure_link -> LINK_JSON: iperf3, one TCP stream, netns ferry-node1 -> ferry-node2
+measure_link() {
+    local dst_addr out rc=0
+    dst_addr=$(node_address "$DST_NODE")
+    log "measuring the link $SRC_NODE -> $DST_NODE (iperf3, 5 s)"
+    timeout 60 ip netns exec "$DST_NETNS" iperf3 -s -1 -B "$dst_addr" -p "$IPERF_PORT" \
+        >"$SCRATCH/iperf3-server.log" 2>&1 &
+    IPERF_PID=$!
+    for _ in $(seq 50); do
+        ip netns exec "$DST_NETNS" ss -Hltn "sport = :$IPERF_PORT" 2>/dev/null | grep -q . && break
+        sleep 0.1
+    done
+    out=$(timeout 40 ip netns exec "$SRC_NETNS" iperf3 -c "$dst_addr" -p "$IPERF_PORT" -t 5 -J \
+        2>&1) || rc=$?
+    stop_bg "$IPERF_PID"
+    IPERF_PID=
+    LINK_JSON=$(jq -c --arg from "$SRC_NETNS" --arg to "$DST_NETNS" '
+        {tool: "iperf3 -t 5, 1 TCP stream", from: $from, to: $to,
+         bits_per_second: .end.sum_received.bits_per_second,
+         sender_bits_per_second: .end.sum_sent.bits_per_second,
+         retransmits: .end.sum_sent.retransmits, error: .error}' <<<"$out" 2>/dev/null) ||
+        LINK_JSON=$(jq -nc --arg e "exit $rc: $out" '{bits_per_second: null, error: $e}')
+    if [[ $(jq -r '.bits_per_second // 0 | . > 0' <<<"$LINK_JSON") != true ]]; then
+        log "warning: link throughput not measured: $(jq -r '.error // "?"' <<<"$LINK_JSON" | head -c 300)"
+        LINK_JSON=$(jq -c '.bits_per_second = null' <<<"$LINK_JSON")
+    else
+        log "link: $(jq -r '.bits_per_second / 1e9 * 100 | round / 100' <<<"$LINK_JSON") Gbit/s"
+    fi
+}
+
 verify() {
     local r
     r=$(memhog_request "$1" VERIFY 60) || true
@@ -310,46 +370,61 @@ error_json() { jq -n --arg e "$1" '{result: "error", error: $e}'; }
 
 # ---------------------------------------------------------------- ferry
 
-# bench_ferry SIZE -> JSON on stdout
+# bench_ferry SIZE MODE -> JSON on stdout (MODE: stop-copy or postcopy)
 bench_ferry() {
-    local size=$1 name=fbench-$$-$1-f report verify_line err rc=0 ip t0 frozen
-    log "[$size MiB] ferry: starting $name"
-    if ! start_container "$name" "$size" || ! probe_start "$IP" "$size" "$name"; then
+    local size=$1 mode=$2 name report verify_line err rc=0 ip t0 t_end frozen
+    name=fbench-$$-$1-$([[ $mode == postcopy ]] && echo pc || echo sc)
+    log "[$size MiB] ferry $mode: starting $name"
+    if ! start_container "$name" "$size"; then
         remove_container "$name"
         error_json "$ERR"
         return
     fi
     ip=$IP
-    log "[$size MiB] ferry: migrating $name ($ip) to $DST_NODE"
+    count_start "$ip" "$name"
+    if ! probe_start "$ip" "$size" "$name"; then
+        stop_bg "$COUNT_PID"; COUNT_PID=
+        remove_container "$name"
+        error_json "$ERR"
+        return
+    fi
+    log "[$size MiB] ferry $mode: migrating $name ($ip) to $DST_NODE"
     t0=$(now_ms)
-    report=$(timeout "$(tmo "$size")" "$FERRY" migrate "$name" --to "$DST_NODE" --json \
-        2>"$SCRATCH/$name.migrate.err") || rc=$?
+    timeout "$(tmo "$size")" "$FERRY" migrate "$name" --to "$DST_NODE" --mode "$mode" --json \
+        >"$SCRATCH/$name.report.json" 2>"$SCRATCH/$name.migrate.err" || rc=$?
+    t_end=$(now_ms)
+    report=$(cat "$SCRATCH/$name.report.json")
+    if [[ -z $report ]] || ! jq -e . >/dev/null 2>&1 <<<"$report"; then report='{}'; fi
     # the service answers no more once the freeze phase has ended (report clock ~ ours)
     frozen=$(jq -r --arg t0 "$t0" '[.phases[]? | select(.name == "freeze")][0]
         | if . == null then "" else (($t0 | tonumber) + .start_ms + .duration_ms | tostring) end' \
-        <<<"${report:-{\}}" 2>/dev/null) || frozen=""
+        <<<"$report" 2>/dev/null) || frozen=""
     probe_stop "$size" "$frozen"
+    count_stop "$t0" "$t_end" "$SCRATCH/$name.report.json"
     verify_line=$(verify "$ip")
-    if [[ -z $report ]] || ! jq -e . >/dev/null 2>&1 <<<"$report"; then report='{}'; fi
     err=$(cat "$SCRATCH/$name.migrate.err")
     ((rc != 124)) || err="ferry migrate timed out after $(tmo "$size") s. $err"
-    if ((rc != 0)); then   # keep the evidence
+    if ((rc != 0)) || [[ $verify_line != OK* ]]; then   # keep the evidence
         mkdir -p "$RESULTS/logs/$name"
-        cp -a "$STATE/nodes/$SRC_NODE/agent.log" "$STATE/nodes/$DST_NODE/agent.log" \
-            "$RESULTS/logs/$name/" 2>/dev/null || true
-        cp -a "/dev/shm/ferry" "$RESULTS/logs/$name/scratch" 2>/dev/null || true
+        cp -a "$STATE/nodes/$SRC_NODE/agent.log" "$RESULTS/logs/$name/$SRC_NODE.agent.log" 2>/dev/null || true
+        cp -a "$STATE/nodes/$DST_NODE/agent.log" "$RESULTS/logs/$name/$DST_NODE.agent.log" 2>/dev/null || true
+        cp -a "$SCRATCH/$name".* "$RESULTS/logs/$name/" 2>/dev/null || true
     fi
     remove_container "$name"
     jq -n --argjson r "$report" --argjson p "$PROBE_JSON" --arg v "$verify_line" \
-        --arg e "$err" --argjson rc "$rc" '
+        --arg e "$err" --argjson rc "$rc" --arg mode "$mode" \
+        --argjson c "$COUNT_JSON" --slurpfile cs "$COUNT_OUT" '
         {result: (if $rc == 0 and ($r.result // "") == "ok" then "ok" else "failed" end),
-         exit_status: $rc,
+         mode: $mode, exit_status: $rc,
          error: ((($r.error // "") + " " + $e) | gsub("^\\s+|\\s+$"; "") | if . == "" then null else . end),
          downtime_ms: $r.downtime_ms, total_ms: $r.total_ms, bytes_sent: $r.bytes_sent,
+         held_packets: $r.held_packets,
+         postcopy_ms: ([($r.phases // [])[] | select(.name == "postcopy") | .duration_ms][0]),
          client_gap_ms: (if $p.stalled then null else $p.max_gap_ms end),
          client_gap_lower_bound_ms: $p.gap_lower_bound_ms, connection_broken: $p.connection_broken,
-         probe: $p, verify: $v, verified: ($v | startswith("OK")),
-         phases: ($r.phases // [])}'
+         verify: $v, verified: ($v | startswith("OK")),
+         count: $c, probe: $p, phases: ($r.phases // []), report: $r,
+         count_samples: ($cs[0].samples // [])}'
 }
 
 # ---------------------------------------------------------------- baseline
@@ -441,17 +516,28 @@ bench_baseline() {
     local STAGE=start T_PREP="" T_CK="" T_CK_END="" T_CP_END="" T_RS_END="" T_ROUTE_END="" IMAGE_BYTES=0
     ERR=""
     log "[$size MiB] baseline: starting $name"
-    if ! start_container "$name" "$size" || ! probe_start "$IP" "$size" "$name"; then
+    if ! start_container "$name" "$size"; then
         remove_container "$name"
         error_json "$ERR"
         return
     fi
     ip=$IP
+    if ! probe_start "$ip" "$size" "$name"; then
+        remove_container "$name"
+        error_json "$ERR"
+        return
+    fi
     BASELINE_ACTIVE+=("$name $ip")
     mkdir -p "$s/images" "$s/work" "$s/rwork"
     log "[$size MiB] baseline: checkpoint/copy/restore $name ($ip) to $DST_NODE"
     baseline_steps "$name" "$size" "$ip" || log "[$size MiB] baseline: failed at $STAGE: $ERR"
     probe_stop "$size" "$T_CK_END"   # CRIU froze the container before the checkpoint returned
+    # No COUNT poller here: a connection that arrives while runc checkpoint has
+    # the container frozen sits in the listen queue, and CRIU then refuses to
+    # dump ("In-flight connection", --skip-in-flight, which runc does not offer).
+    COUNT_JSON='{"skipped": "runc checkpoint fails on in-flight connections"}'
+    COUNT_OUT=$SCRATCH/$name.count.json
+    echo '{"samples": []}' >"$COUNT_OUT"
     verify_line=$(verify "$ip")
     if [[ $STAGE != done ]]; then   # keep the evidence
         mkdir -p "$RESULTS/logs/$name"
@@ -462,17 +548,19 @@ bench_baseline() {
     BASELINE_ACTIVE=()
     remove_container "$name"
     jq -n --arg stage "$STAGE" --arg e "$ERR" --argjson p "$PROBE_JSON" --arg v "$verify_line" \
+        --argjson c "$COUNT_JSON" --slurpfile cs "$COUNT_OUT" \
         --arg tp "$T_PREP" --arg tc "$T_CK" --arg tce "$T_CK_END" --arg tpe "$T_CP_END" \
         --arg tre "$T_RS_END" --arg tro "$T_ROUTE_END" --argjson bytes "$IMAGE_BYTES" '
         def d(a; b): if a == "" or b == "" then null
                      else ((b | tonumber) - (a | tonumber)) * 10 | round / 10 end;
-        {result: (if $stage == "done" then "ok" else "failed" end),
+        {result: (if $stage == "done" then "ok" else "failed" end), mode: "baseline",
          failed_stage: (if $stage == "done" then null else $stage end),
          error: (if $e == "" then null else $e end),
          downtime_ms: d($tc; $tre), total_ms: d($tp; $tro), bytes_sent: $bytes,
          client_gap_ms: (if $p.stalled then null else $p.max_gap_ms end),
          client_gap_lower_bound_ms: $p.gap_lower_bound_ms, connection_broken: $p.connection_broken,
-         probe: $p, verify: $v, verified: ($v | startswith("OK")),
+         verify: $v, verified: ($v | startswith("OK")), count: $c, probe: $p,
+         count_samples: ($cs[0].samples // []),
          phases: [{name: "prepare", duration_ms: d($tp; $tc)},
                   {name: "checkpoint", duration_ms: d($tc; $tce)},
                   {name: "copy", duration_ms: d($tce; $tpe)},
@@ -482,29 +570,59 @@ bench_baseline() {
 
 # ---------------------------------------------------------------- output
 
+# runs.jsonl: one line per (size, method); merged with $OLD_RESULTS (BENCH_APPEND)
 write_results() {
     local runs_file=$1
     jq -s --arg sizes "$SIZES" --arg kernel "$(uname -r)" --arg criu "$("$CRIU" --version 2>/dev/null | head -n1)" \
-        --arg runc "$("$RUNC" --version | head -n1)" --arg date "$(date -u +%FT%TZ)" '
-        {date: $date, kernel: $kernel, runc: $runc, criu: $criu,
-         sizes_mib: ($sizes | split(" ") | map(select(. != "") | tonumber)),
-         runs: .}' "$runs_file" >"$RESULTS/results.json.tmp"
+        --arg runc "$("$RUNC" --version | head -n1)" --arg date "$(date -u +%FT%TZ)" \
+        --argjson link "$LINK_JSON" --slurpfile old "$OLD_RESULTS" '
+        ($sizes | split(" ") | map(select(. != "") | tonumber)) as $new
+        | ([$old[0].runs[]? | select(.method != null and (.size_mib as $s | $new | index($s) | not))]
+           + .) as $runs
+        | {date: $date, kernel: $kernel, runc: $runc, criu: $criu, link: $link,
+           sizes_mib: ($runs | map(.size_mib) | unique),
+           methods: (["stop-copy", "postcopy", "baseline"] as $all
+                     | $all - ($all - ($runs | map(.method)))),
+           runs: ($runs | sort_by(.size_mib))}' "$runs_file" >"$RESULTS/results.json.tmp"
     mv "$RESULTS/results.json.tmp" "$RESULTS/results.json"
 }
 
 write_table() {
     jq -r '
         def f: if . == null then "-" else (. * 10 | round / 10 | tostring) end;
-        def val($m; k): if $m.result == "ok" then ($m[k] | f) else "FAIL" end;
-        def gap($m): if $m.result != "ok" then "FAIL (" + ($m.failed_stage // "migrate") + ")"
-                     elif $m.connection_broken then ($m.client_gap_ms | f) + " (conn. broken)"
-                     elif $m.probe.stalled then "> " + ($m.probe.gap_lower_bound_ms | f) + " (no reply in \($m.probe.settle_s) s)"
-                     else ($m.client_gap_ms | f) end
-                     + (if $m.result == "ok" and ($m.verified | not) then " VERIFY FAILED" else "" end);
-        "| size MiB | ferry downtime ms | ferry client gap ms | ferry total ms | baseline downtime ms | baseline client gap ms | baseline total ms | downtime ratio (baseline/ferry) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-        (.runs[] | .ferry as $f | .baseline as $b |
-         "| \(.size_mib) | \(val($f; "downtime_ms")) | \(gap($f)) | \(val($f; "total_ms")) | \(val($b; "downtime_ms")) | \(gap($b)) | \(val($b; "total_ms")) | \(if $f.result == "ok" and $b.result == "ok" and ($f.downtime_ms // 0) > 0 then ($b.downtime_ms / $f.downtime_ms * 100 | round / 100 | tostring) + "x" else "-" end) |")
+        def x: if . == null then "-" else (. * 100 | round / 100 | tostring) + "x" end;
+        def mlabel: if . == "baseline" then "baseline (runc checkpoint/copy/restore)" else "ferry " + . end;
+        def order: {"stop-copy": 0, "postcopy": 1, "baseline": 2}[.] // 9;
+        def ok: .result == "ok";
+        def val(k): if ok then (.[k] | f) else "FAIL" end;
+        def gap: if ok | not then "FAIL (" + (.failed_stage // "migrate") + ")"
+                 elif .connection_broken then (.client_gap_ms | f) + " (conn. broken)"
+                 elif .probe.stalled then "> " + (.probe.gap_lower_bound_ms | f) + " (no reply in \(.probe.settle_s) s)"
+                 else (.client_gap_ms | f) end;
+        def verify: if .verified then "OK" elif ok then "FAILED: " + (.verify // "-") else (.verify // "-") end;
+        (.runs | sort_by(.size_mib, (.method | order))) as $runs
+        | ($runs | map(select(.method == "baseline" and ok) | {key: (.size_mib | tostring), value: .downtime_ms})
+           | from_entries) as $bd
+        | (.link.bits_per_second) as $bps
+        | "Link \(.link.from // "ferry-node1") -> \(.link.to // "ferry-node2"): " +
+          (if $bps then "\($bps / 1e9 * 100 | round / 100) Gbit/s (iperf3, 1 TCP stream)"
+           else "not measured" end) +
+          "; ideal = memory size / that throughput. \(.date), kernel \(.kernel).",
+          "",
+          "| size MiB | method | downtime ms | client gap ms | total ms | total / ideal | vs baseline downtime | VERIFY |",
+          "|---:|---|---:|---:|---:|---:|---:|---|",
+          ($runs[] |
+           "| \(.size_mib) | \(.method | mlabel) | \(val("downtime_ms")) | \(gap) | \(val("total_ms")) | \(if ok then (.total_over_ideal | x) else "-" end) | \(if ok and (.downtime_ms // 0) > 0 and $bd[.size_mib | tostring] != null then ($bd[.size_mib | tostring] / .downtime_ms | x) else "-" end) | \(verify) |"),
+          "",
+          "Application progress: memhog COUNT (completed sweeps; it rewrites 256 MiB/s) polled from the host with a new connection every 100 ms.",
+          "",
+          "| size MiB | method | post-copy phase ms | sweeps during migration | sweeps during post-copy | max interval without COUNT reply ms | same, within post-copy ms |",
+          "|---:|---|---:|---:|---:|---:|---:|",
+          ($runs[] |
+           if .count.skipped then "| \(.size_mib) | \(.method | mlabel) | - | not polled (see below) | - | - | - |" else
+           "| \(.size_mib) | \(.method | mlabel) | \(if .method == "postcopy" then val("postcopy_ms") else "-" end) | \(.count.sweeps_during_migration // "-") | \(if .method == "postcopy" then (.count.sweeps_during_postcopy // "-") else "-" end) | \(.count.max_no_reply_ms | f)\(if .count.max_no_reply_unbounded then " (no reply after)" else "" end) | \(if .method == "postcopy" then (.count.postcopy_max_no_reply_ms | f) else "-" end) |" end),
+          "",
+          "The baseline is not polled: a connection that arrives while runc checkpoint has the container frozen is in flight, and CRIU refuses to dump it."
     ' "$RESULTS/results.json" >"$RESULTS/table.md"
 }
 
@@ -517,21 +635,37 @@ main() {
     sandbox_up
     mkdir -p "$RESULTS" "$SCRATCH" "$BUNDLES"
     rm -rf "$RESULTS/logs"
-    local runs=$SCRATCH/runs.jsonl size failed=0
+    OLD_RESULTS=$SCRATCH/old-results.json
+    if [[ $APPEND == 1 && -s $RESULTS/results.json ]]; then
+        cp "$RESULTS/results.json" "$OLD_RESULTS"
+    else
+        echo '{}' >"$OLD_RESULTS"
+    fi
+    local runs=$SCRATCH/runs.jsonl size m out failed=0 bps
     : >"$runs"
+    measure_link
+    bps=$(jq '.bits_per_second' <<<"$LINK_JSON")
     for size in $SIZES; do
-        bench_ferry "$size" >"$SCRATCH/ferry-$size.json"
-        sleep 1
-        bench_baseline "$size" >"$SCRATCH/baseline-$size.json"
-        jq -c -n --argjson s "$size" --slurpfile f "$SCRATCH/ferry-$size.json" \
-            --slurpfile b "$SCRATCH/baseline-$size.json" \
-            '{size_mib: $s, ferry: $f[0], baseline: $b[0]}' >>"$runs"
-        jq -r '"bench: [\(.size_mib) MiB] ferry: \(.ferry.result) downtime \(.ferry.downtime_ms) ms gap \(.ferry.client_gap_ms) ms verify \(.ferry.verify // "-") | baseline: \(.baseline.result) downtime \(.baseline.downtime_ms) ms gap \(.baseline.client_gap_ms) ms verify \(.baseline.verify // "-")"' \
-            <<<"$(tail -n1 "$runs")" >&2
-        jq -e '.ferry.result == "ok" and .ferry.verified and .baseline.result == "ok" and .baseline.verified' \
-            >/dev/null <<<"$(tail -n1 "$runs")" || failed=1
-        write_results "$runs"   # partial results survive a later failure
-        sleep 1
+        for m in $METHODS; do
+            out=$SCRATCH/$m-$size.json
+            if [[ $m == baseline ]]; then bench_baseline "$size" >"$out"; else bench_ferry "$size" "$m" >"$out"; fi
+            jq -c --argjson s "$size" --arg m "$m" --argjson bps "$bps" '
+                (if $bps then $s * 8388608 / $bps * 1000 | . * 10 | round / 10 else null end) as $ideal
+                | {size_mib: $s, method: $m, link_bps: $bps, ideal_ms: $ideal,
+                   total_over_ideal: (if .total_ms and $ideal then (.total_ms / $ideal * 100 | round / 100) else null end)}
+                  + .' "$out" 2>/dev/null >>"$runs" ||
+                jq -c -n --argjson s "$size" --arg m "$m" '{size_mib: $s, method: $m, result: "error", error: "no result"}' >>"$runs"
+            tail -n1 "$runs" | jq -r '"bench: [\(.size_mib) MiB] \(.method): \(.result) downtime \(.downtime_ms) ms, client gap \(.client_gap_ms) ms, total \(.total_ms) ms (\(.total_over_ideal)x ideal), verify \(.verify // "-")" +
+                (if .method == "postcopy" then ", post-copy \(.postcopy_ms) ms" else "" end) +
+                (if .count.skipped or .count == null then "" else
+                 ", COUNT: \(.count.sweeps_during_migration) sweeps during the migration" +
+                 (if .method == "postcopy" then " (\(.count.sweeps_during_postcopy) in post-copy)" else "" end) +
+                 ", max \(.count.max_no_reply_ms) ms without reply" end) +
+                (if .error then "; error: \(.error)" else "" end)' >&2
+            tail -n1 "$runs" | jq -e '.result == "ok" and .verified' >/dev/null || failed=1
+            write_results "$runs"   # partial results survive a later failure
+            sleep 1
+        done
     done
     write_table
     if ! timeout 120 "$PYTHON" "$PLOT" "$RESULTS/results.json" "$RESULTS/downtime.png"; then

@@ -11,7 +11,7 @@ PACKAGES=(
 	libjson-c-dev libmnl-dev libxxhash-dev libzstd-dev
 	libcmocka-dev bats valgrind clang
 	redis-server redis-tools busybox-static
-	python3 python3-matplotlib jq
+	python3 python3-matplotlib jq socat iperf3
 )
 
 log() { echo "deps: $*"; }

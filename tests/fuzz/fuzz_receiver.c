@@ -13,7 +13,10 @@
  *     work/<n>/images       SPACE_IMAGES
  *     work/<n>/ctr          SPACE_LOGS (the container directory)
  *     work/<n>/ctr/upper    SPACE_ROOTFS
- * removed afterwards.  Next to work/ is canary/; after every input canary/
+ * removed afterwards.  A custom mutator keeps the framing intact: it mostly
+ * mutates one frame's payload (fixing its length), or duplicates, drops or
+ * retypes a frame, so JSON mutations are not wasted on broken framing.
+ * Next to work/ is canary/; after every input canary/
  * must still be empty and nothing but work/ and canary/ may exist at the top:
  * the receiver must never write outside its roots.
  *
@@ -22,13 +25,23 @@
  * nodev,nosuid tmpfs at FUZZ_MOUNT (the same path in every process, so seeds
  * can aim absolute symlinks at FUZZ_MOUNT/canary).  Without the privilege for
  * that (not root) it falls back to a temp dir and skips device entries.
+ * The receiver must also never open a device node (on a host filesystem that
+ * could be /dev/watchdog or a disk): openat() and syscall(SYS_openat2), which
+ * lib/util/beneath.c uses, are interposed, and an open that reaches a device
+ * (refused with EACCES by nodev, or succeeding) aborts.  Overlay whiteouts
+ * (0:0 character devices) are exempt: opening one fails harmlessly (ENXIO).
  */
 #include "fuzz.h"
 #include "migrate/stream.h"
 #include "migrate/tree.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sched.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
@@ -40,6 +53,63 @@ static char top[PATH_MAX];    /* the confinement: holds work/ and canary/ only *
 static bool devices_ok;       /* top is nodev: device entries are harmless */
 static unsigned long counter;
 static bool verbose;          /* FUZZ_VERBOSE=1: print why an input stopped */
+
+/* ---- opens of device nodes ---- */
+
+static bool is_device(const struct stat *st)
+{
+	return (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) && st->st_rdev != makedev(0, 0);
+}
+
+static void check_open(long rc, int dirfd, const char *path, unsigned long long flags)
+{
+	struct stat st;
+	int saved = errno;
+	if (flags & O_PATH)
+		return;
+	if (rc >= 0 ? fstat((int)rc, &st) == 0 && is_device(&st)
+		    : saved == EACCES && fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			      is_device(&st)) {
+		fprintf(stderr, "fuzz_receiver: the receiver opened device node %s (%u:%u, flags 0%llo)\n",
+			path, major(st.st_rdev), minor(st.st_rdev), flags);
+		abort();
+	}
+	errno = saved;
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	long rc = syscall(SYS_openat, dirfd, path, flags, mode);
+	check_open(rc, dirfd, path, (unsigned long long)flags);
+	return (int)rc;
+}
+
+/* reads 6 arguments whatever the caller passed: not an ASan matter */
+__attribute__((no_sanitize("address"))) long syscall(long nr, ...)
+{
+	static long (*real)(long, ...);
+	if (!real)
+		real = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	va_list ap;
+	long a[6];
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	long rc = real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (nr == SYS_openat2 && a[2])
+		check_open(rc, (int)a[0], (const char *)a[1], ((const struct open_how *)a[2])->flags);
+	return rc;
+}
+
+/* ---- setup ---- */
 
 static bool private_tmpfs(void)
 {
@@ -194,4 +264,71 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(lstat(path, &st) == 0 && S_ISDIR(st.st_mode));
 	fuzz_rm_tree(run);
 	return 0;
+}
+
+/* ---- structure-aware mutation ---- */
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+#define MAX_MUTATE_FRAMES 64
+
+struct span {
+	uint8_t type;
+	size_t off, len; /* payload within the input */
+};
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+	static uint8_t out[1u << 20], scratch[1u << 20];
+	struct span fr[MAX_MUTATE_FRAMES];
+	size_t n = 0, off = 0;
+	ferry_error_t err;
+	while (n < MAX_MUTATE_FRAMES && size - off >= WIRE_HEADER_SIZE) {
+		struct wire_header h;
+		if (wire_decode_header(data + off, &h, &err) < 0)
+			break;
+		off += WIRE_HEADER_SIZE;
+		size_t len = h.length < size - off ? h.length : size - off;
+		fr[n++] = (struct span){ h.type, off, len };
+		off += len;
+	}
+	if (n == 0 || seed % 5 == 0 || max_size > sizeof(out))
+		return LLVMFuzzerMutate(data, size, max_size);
+
+	size_t k = (seed / 5) % n, action = (seed / 5 / n) % 10;
+	const uint8_t types[] = { WIRE_FILE_DATA, WIRE_FILE_END, WIRE_ENTRY };
+	size_t pos = 0;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *payload = data + fr[i].off;
+		size_t len = fr[i].len;
+		uint8_t type = fr[i].type;
+		int copies = 1;
+		if (i == k && action < 7) { /* mutate this payload */
+			size_t room = max_size - (size - len) > sizeof(scratch) ?
+					      sizeof(scratch) : max_size - (size - len);
+			if (room == 0)
+				return LLVMFuzzerMutate(data, size, max_size);
+			memcpy(scratch, payload, len < room ? len : room);
+			len = LLVMFuzzerMutate(scratch, len < room ? len : room, room);
+			payload = scratch;
+		} else if (i == k && action == 7) {
+			copies = 2;
+		} else if (i == k && action == 8) {
+			copies = 0;
+		} else if (i == k) {
+			type = types[(seed >> 16) % 3];
+		}
+		for (int c = 0; c < copies; c++) {
+			if (pos + WIRE_HEADER_SIZE + len > max_size)
+				return pos ? (memcpy(data, out, pos), pos) : LLVMFuzzerMutate(data, size, max_size);
+			wire_encode_header(out + pos, type, (uint32_t)len);
+			memcpy(out + pos + WIRE_HEADER_SIZE, payload, len);
+			pos += WIRE_HEADER_SIZE + len;
+		}
+	}
+	if (pos == 0)
+		return LLVMFuzzerMutate(data, size, max_size);
+	memcpy(data, out, pos);
+	return pos;
 }
