@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,9 +48,11 @@ int lazy_daemon_start(const char *image_dir, const char *work_dir, const char *p
 	char ip[64], port[16];
 	if (split_address(page_server, ip, port, err) < 0)
 		return -1;
+	/* FERRY_DEBUG: CRIU's most verbose log (it slows the transfer down) */
 	const char *argv[] = { config_get()->criu, "lazy-pages", "--page-server", "--address", ip,
 			       "--port", port, "--images-dir", image_dir, "--work-dir", work_dir,
-			       "--log-file", "lazy-pages.log", NULL };
+			       "--log-file", "lazy-pages.log", getenv("FERRY_DEBUG") ? "-v4" : NULL,
+			       NULL };
 	struct proc_opts opts = { .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
 				  .new_session = true };
 	if (proc_spawn(argv, &opts, p, err) < 0)
