@@ -5,6 +5,7 @@
 #include "agent/client.h"
 #include "container/store.h"
 #include "sandbox/config.h"
+#include "sandbox/topology.h"
 #include "util/fs.h"
 #include "util/names.h"
 
@@ -70,6 +71,11 @@ int cmd_run(int argc, char **argv)
 		json_object_put(env);
 		return cmd_usage(USAGE);
 	}
+	struct topology topo;
+	if (topology_load(&topo, &err) < 0)
+		goto fail;
+	if (!topology_find(&topo, node) && ferry_error_set(&err, 0, "unknown node '%s'", node))
+		goto fail;
 	if (!name_is_valid(name) && ferry_error_set(&err, 0, "invalid container name '%s'", name))
 		goto fail;
 	if (cmd_find_container(name, where, &err) == 0 &&

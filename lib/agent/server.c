@@ -133,6 +133,7 @@ int agent_run(const char *node_name, ferry_error_t *err)
 	if (node_init(&n, node_name, err) < 0)
 		return -1;
 	if (fs_mkdir_p(config_node_state_dir(dir, sizeof(dir), node_name), 0700, err) < 0 ||
+	    config_write_criu_conf(err) < 0 ||
 	    netns_enter(n.self.netns, err) < 0)
 		return -1;
 	config_agent_socket(sock_path, sizeof(sock_path), node_name);

@@ -127,6 +127,11 @@ int bundle_write(const struct bundle_params *p, ferry_error_t *err)
 	json_object_object_add(cfg, "hostname", json_object_new_string(json_object_get_string(v)));
 	json_object_object_add(cfg, "mounts", default_mounts());
 	json_object_object_add(cfg, "linux", linux_section(p));
+	if (p->criu_config) {
+		json_object *ann = json_object_new_object();
+		json_object_object_add(ann, "org.criu.config", json_object_new_string(p->criu_config));
+		json_object_object_add(cfg, "annotations", ann);
+	}
 	snprintf(path, sizeof(path), "%s/config.json", p->dir);
 	const char *text = json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PRETTY);
 	return fs_write_file_atomic(path, text, strlen(text), err);

@@ -17,6 +17,7 @@ struct bundle_params {
 	json_object *record;      /* container record: name, args, env, cwd */
 	const char *netns_path;   /* /run/netns/... */
 	const char *cgroup_path;  /* e.g. /ferry/node1/redis */
+	const char *criu_config;  /* CRIU options file for runc (org.criu.config), or NULL */
 };
 
 int bundle_write(const struct bundle_params *p, ferry_error_t *err);

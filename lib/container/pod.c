@@ -25,11 +25,12 @@ void pod_net(const struct node *n, json_object *record, struct pod_net *pn)
 static int write_bundle(const struct node *n, json_object *record, const char *dir,
 			const struct pod_net *pn, ferry_error_t *err)
 {
-	char netns_path[256], cgroup[256];
+	char netns_path[256], cgroup[256], criu_conf[PATH_MAX];
 	snprintf(netns_path, sizeof(netns_path), "/run/netns/%s", pn->netns);
 	snprintf(cgroup, sizeof(cgroup), "/ferry/%s/%s", n->self.name, record_str(record, "name"));
 	struct bundle_params bp = { .dir = dir, .record = record, .netns_path = netns_path,
-				    .cgroup_path = cgroup };
+				    .cgroup_path = cgroup,
+				    .criu_config = config_criu_conf(criu_conf, sizeof(criu_conf)) };
 	return bundle_write(&bp, err);
 }
 

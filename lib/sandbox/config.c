@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
+#include "util/fs.h"
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -78,4 +80,23 @@ const char *config_topology_file(char *buf, size_t len)
 const char *config_criu_logs_dir(char *buf, size_t len, const char *node, const char *name)
 {
 	return build(buf, len, "%s/nodes/%s/criu-logs/%s", config_get()->state_dir, node, name);
+}
+
+const char *config_criu_conf(char *buf, size_t len)
+{
+	return build(buf, len, "%s/criu.conf", config_get()->state_dir);
+}
+
+int config_write_criu_conf(ferry_error_t *err)
+{
+	/* skip-in-flight: a connection the kernel has not handed to accept()
+	 * yet when the pod freezes is left behind (its client retries the SYN
+	 * and reaches the migrated pod) instead of failing the whole dump */
+	static const char text[] = "# written by ferry: options for CRIU runs through runc\n"
+				   "skip-in-flight\n";
+	char path[PATH_MAX];
+	config_criu_conf(path, sizeof(path));
+	if (fs_mkdir_p(config_get()->state_dir, 0700, err) < 0)
+		return -1;
+	return fs_write_file_atomic(path, text, sizeof(text) - 1, err);
 }

@@ -15,6 +15,7 @@
 #define FERRY_CONFIG_H
 
 #include <stddef.h>
+#include "util/error.h"
 
 struct ferry_config {
 	const char *runc;
@@ -34,6 +35,10 @@ const char *config_runc_root(char *buf, size_t len, const char *node);
 const char *config_container_dir(char *buf, size_t len, const char *node, const char *name);
 const char *config_scratch_dir(char *buf, size_t len, const char *node, const char *name);
 const char *config_topology_file(char *buf, size_t len);
+/* The CRIU configuration file every container's bundle points runc at
+ * (annotation org.criu.config); config_write_criu_conf() writes it. */
+const char *config_criu_conf(char *buf, size_t len);
+int config_write_criu_conf(ferry_error_t *err);
 /* Where the CRIU/runc logs of a node's last migration of a container are kept. */
 const char *config_criu_logs_dir(char *buf, size_t len, const char *node, const char *name);
 
