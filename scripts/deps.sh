@@ -7,7 +7,7 @@ set -euo pipefail
 
 PACKAGES=(
 	build-essential pkg-config git
-	runc iproute2 nftables iputils-arping procps
+	runc iproute2 nftables iputils-arping iputils-ping procps
 	libjson-c-dev libmnl-dev libxxhash-dev libzstd-dev
 	libcmocka-dev bats valgrind clang
 	redis-server redis-tools busybox-static
