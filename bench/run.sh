@@ -607,7 +607,7 @@ write_table() {
         | "Link \(.link.from // "ferry-node1") -> \(.link.to // "ferry-node2"): " +
           (if $bps then "\($bps / 1e9 * 100 | round / 100) Gbit/s (iperf3, 1 TCP stream)"
            else "not measured" end) +
-          "; ideal = memory size / that throughput. \(.date), kernel \(.kernel).",
+          "; ideal = memory size / the throughput measured in the same run (link_bps of each run in results.json). \(.date), kernel \(.kernel).",
           "",
           "| size MiB | method | downtime ms | client gap ms | total ms | total / ideal | vs baseline downtime | VERIFY |",
           "|---:|---|---:|---:|---:|---:|---:|---|",
@@ -622,6 +622,7 @@ write_table() {
            if .count.skipped then "| \(.size_mib) | \(.method | mlabel) | - | not polled (see below) | - | - | - |" else
            "| \(.size_mib) | \(.method | mlabel) | \(if .method == "postcopy" then val("postcopy_ms") else "-" end) | \(.count.sweeps_during_migration // "-") | \(if .method == "postcopy" then (.count.sweeps_during_postcopy // "-") else "-" end) | \(.count.max_no_reply_ms | f)\(if .count.max_no_reply_unbounded then " (no reply after)" else "" end) | \(if .method == "postcopy" then (.count.postcopy_max_no_reply_ms | f) else "-" end) |" end),
           "",
+          "A sweep is one pass over all of memory (at 256 MiB/s: 0.25 s for 64 MiB, 4 s for 1 GiB, 16 s for 4 GiB), so from 1 GiB up a post-copy window is shorter than a sweep; there the interval between COUNT replies shows that the memhog loop (1 MiB of rewriting between requests) kept running.",
           "The baseline is not polled: a connection that arrives while runc checkpoint has the container frozen is in flight, and CRIU refuses to dump it."
     ' "$RESULTS/results.json" >"$RESULTS/table.md"
 }

@@ -9,7 +9,7 @@ PACKAGES=(
 	build-essential pkg-config git
 	runc iproute2 nftables iputils-arping iputils-ping procps
 	libjson-c-dev libmnl-dev libxxhash-dev libzstd-dev
-	libcmocka-dev bats valgrind clang
+	libcmocka-dev bats valgrind clang libclang-rt-14-dev
 	redis-server redis-tools busybox-static
 	python3 python3-matplotlib jq socat iperf3
 )

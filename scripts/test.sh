@@ -1,6 +1,7 @@
 #!/bin/bash
 # test.sh - `make test`: unit tests (valgrind-checked), the same unit tests
-# under ASan/UBSan, then the integration suites on real runc/CRIU/namespaces.
+# under ASan/UBSan, a short run of every fuzz target, then the integration
+# suites on real runc/CRIU/namespaces.
 # Ends with one "N passed, N failed" line over everything; non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,7 @@ step() { # NAME CMD...
 }
 step "unit tests (valgrind)" make -s unit
 step "unit tests (ASan/UBSan)" env FERRY_NO_VALGRIND=1 make -s SAN=1 unit
+step "fuzz smoke (libFuzzer, 10 s per target)" make -s fuzz-smoke
 step "integration" scripts/run-integration.sh
 echo
 echo "$total_pass passed, $total_fail failed"

@@ -34,7 +34,7 @@ static bool is_string_array(json_object *v)
 
 int store_validate_record(json_object *record, ferry_error_t *err)
 {
-	json_object *args = NULL, *env = NULL;
+	json_object *args = NULL, *env = NULL, *cwd = NULL;
 	if (!record || !json_object_is_type(record, json_type_object))
 		return ferry_error_set(err, 0, "container record is not an object");
 	if (!name_is_valid(record_str(record, "name")))
@@ -49,6 +49,10 @@ int store_validate_record(json_object *record, ferry_error_t *err)
 		return ferry_error_set(err, 0, "container record has no command");
 	if (!is_string_array(env))
 		return ferry_error_set(err, 0, "container record has a malformed env");
+	/* optional; bundle_write copies it into config.json, where OCI wants an absolute path */
+	if (json_object_object_get_ex(record, "cwd", &cwd) &&
+	    (!json_object_is_type(cwd, json_type_string) || json_object_get_string(cwd)[0] != '/'))
+		return ferry_error_set(err, 0, "container record has a malformed cwd");
 	return 0;
 }
 

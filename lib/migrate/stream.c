@@ -229,12 +229,22 @@ static int receiver_open(struct stream_receiver *r, struct stream_file *f, ferry
 	_cleanup_fd_ int root = open(r->roots[f->space], O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return ferry_error_set(err, errno, "open %s", r->roots[f->space]);
+	/* a device node planted by an earlier entry must not even be opened (a
+	 * driver acts on open: a watchdog, a tty); O_PATH does not call into it */
+	struct stat st;
+	int probe = beneath_open(root, f->name, O_PATH, 0);
+	if (probe >= 0) {
+		bool regular = fstat(probe, &st) == 0 && S_ISREG(st.st_mode);
+		close(probe);
+		if (!regular)
+			return ferry_error_set(err, 0, "create %s/%s: not a regular file",
+					       r->roots[f->space], f->name);
+	}
 	/* confined: a symlink planted by an earlier entry must not redirect us */
 	/* O_NONBLOCK: a fifo planted by an earlier entry must not block us */
 	f->fd = beneath_open(root, f->name, O_RDWR | O_CREAT | O_TRUNC | O_NONBLOCK, 0600);
 	if (f->fd < 0)
 		return ferry_error_set(err, errno, "create %s/%s", r->roots[f->space], f->name);
-	struct stat st;
 	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(f->fd);
 		f->fd = -1;
@@ -244,12 +254,24 @@ static int receiver_open(struct stream_receiver *r, struct stream_file *f, ferry
 	return 0;
 }
 
+/* The logs space is the container directory, which also holds the bundle
+ * (config.json) and the rootfs layer: only the log file itself may arrive there. */
+static bool name_allowed(uint8_t space, const char *name, size_t len)
+{
+	return space != SPACE_LOGS || (len == 3 && memcmp(name, "log", 3) == 0);
+}
+
 /* The receiving file for a FILE_DATA: opened on first use, in order, in limits. */
 static struct stream_file *receiver_file(struct stream_receiver *r, const struct wire_file_data *d,
 					 ferry_error_t *err)
 {
 	if (d->space >= SPACE_COUNT) {
 		ferry_error_set(err, 0, "malformed FILE_DATA frame: unknown space %u", d->space);
+		return NULL;
+	}
+	if (!name_allowed(d->space, d->name, d->name_len)) {
+		ferry_error_set(err, 0, "malformed FILE_DATA frame: unexpected file in space %u",
+				d->space);
 		return NULL;
 	}
 	struct stream_file *f = file_table_find(r->files, r->n_files, d->space, d->name, d->name_len);
@@ -342,7 +364,8 @@ int stream_receiver_end(struct stream_receiver *r, json_object *m, ferry_error_t
 		return ferry_error_set(err, 0, "malformed FILE_END frame");
 	int sp = json_object_get_int(space);
 	const char *n = json_object_get_string(name);
-	if (sp < 0 || sp >= SPACE_COUNT || !wire_name_is_safe(n, strlen(n)))
+	if (sp < 0 || sp >= SPACE_COUNT || !wire_name_is_safe(n, strlen(n)) ||
+	    !name_allowed((uint8_t)sp, n, strlen(n)))
 		return ferry_error_set(err, 0, "malformed FILE_END frame: bad space or name");
 	struct stream_file *f = file_table_find(r->files, r->n_files, (uint8_t)sp, n, strlen(n));
 	if (!f) { /* an empty file gets no data frames */

@@ -10,6 +10,8 @@
  *
  * Files belong to a "space" (checkpoint images, rootfs layer, logs): the
  * receiver maps each space to its own directory and never writes outside it.
+ * The logs space takes one file, "log": its directory is the container's,
+ * which also holds the bundle and the rootfs layer.
  */
 #ifndef FERRY_STREAM_H
 #define FERRY_STREAM_H

@@ -147,6 +147,8 @@ static int apply_xattrs(int fd, json_object *xattrs, ferry_error_t *err)
 		return 0;
 	json_object_object_foreach(xattrs, key, val)
 	{
+		if (!json_object_is_type(val, json_type_string))
+			return ferry_error_set(err, 0, "malformed xattr %s", key);
 		int len = hex_decode(json_object_get_string(val), value, sizeof(value));
 		if (len < 0)
 			return ferry_error_set(err, 0, "malformed xattr %s", key);
@@ -166,12 +168,13 @@ static int create_node(int parent, const char *base, const char *type, json_obje
 		rc = mkdirat(parent, base, 0700);
 	else if (!strcmp(type, "file")) {
 		rc = openat(parent, base,
-			    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 		if (rc >= 0)
 			rc = close(rc);
 	}
 	else if (!strcmp(type, "symlink"))
-		rc = json_object_object_get_ex(e, "target", &v) ?
+		rc = json_object_object_get_ex(e, "target", &v) &&
+				     json_object_is_type(v, json_type_string) ?
 			     symlinkat(json_object_get_string(v), parent, base) : (errno = EINVAL, -1);
 	else if (!strcmp(type, "whiteout"))
 		rc = mknodat(parent, base, S_IFCHR, makedev(0, 0));

@@ -11,14 +11,17 @@
  * the rootfs root; other types are skipped; the first error ends the input.
  * Each input gets fresh roots laid out like the target's:
  *     work/<n>/images       SPACE_IMAGES
- *     work/<n>/ctr          SPACE_LOGS (the container directory)
+ *     work/<n>/ctr          SPACE_LOGS (the container directory, with the
+ *                           bundle's config.json, which must stay untouched;
+ *                           only the log file "log" may appear there)
  *     work/<n>/ctr/upper    SPACE_ROOTFS
- * removed afterwards.  A custom mutator keeps the framing intact: it mostly
- * mutates one frame's payload (fixing its length), or duplicates, drops or
- * retypes a frame, so JSON mutations are not wasted on broken framing.
- * Next to work/ is canary/; after every input canary/
+ * removed afterwards.  Next to work/ is canary/; after every input canary/
  * must still be empty and nothing but work/ and canary/ may exist at the top:
  * the receiver must never write outside its roots.
+ *
+ * A custom mutator keeps the framing intact: it mostly mutates one frame's
+ * payload (fixing its length), or duplicates, drops or retypes a frame, so
+ * JSON mutations are not wasted on broken framing.
  *
  * Safety: entries can be device nodes and the receiver opens what it finds,
  * so the process first moves into a private mount namespace and mounts a
@@ -203,9 +206,11 @@ static int dispatch(struct stream_receiver *r, const struct wire_frame *f, unsig
 	}
 }
 
+#define BUNDLE_CONFIG "{\"ociVersion\":\"1.0.2\"}\n"
+
 static void check_confined(const char *run)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], buf[64];
 	snprintf(path, sizeof(path), "%s/canary", top);
 	FUZZ_CHECK(fuzz_count_entries(path) == 0);
 	FUZZ_CHECK(fuzz_count_entries(top) == 2);
@@ -213,6 +218,19 @@ static void check_confined(const char *run)
 	FUZZ_CHECK(fuzz_count_entries(path) == 1);
 	struct stat st;
 	FUZZ_CHECK(lstat(run, &st) == 0 && S_ISDIR(st.st_mode));
+	/* the container directory: the bundle, the rootfs layer and the log only */
+	snprintf(path, sizeof(path), "%s/ctr/upper", run);
+	FUZZ_CHECK(lstat(path, &st) == 0 && S_ISDIR(st.st_mode));
+	snprintf(path, sizeof(path), "%s/ctr/config.json", run);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	FUZZ_CHECK(fd >= 0);
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	FUZZ_CHECK(n == (ssize_t)strlen(BUNDLE_CONFIG) && !memcmp(buf, BUNDLE_CONFIG, (size_t)n));
+	snprintf(path, sizeof(path), "%s/ctr/log", run);
+	bool has_log = lstat(path, &st) == 0;
+	snprintf(path, sizeof(path), "%s/ctr", run);
+	FUZZ_CHECK(fuzz_count_entries(path) == 2 + has_log);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -231,6 +249,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(mkdir(r.roots[SPACE_IMAGES], 0700) == 0);
 	FUZZ_CHECK(mkdir(r.roots[SPACE_LOGS], 0700) == 0);
 	FUZZ_CHECK(mkdir(r.roots[SPACE_ROOTFS], 0700) == 0);
+	snprintf(path, sizeof(path), "%s/ctr/config.json", run);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FUZZ_CHECK(fd >= 0 && write(fd, BUNDLE_CONFIG, strlen(BUNDLE_CONFIG)) ==
+				      (ssize_t)strlen(BUNDLE_CONFIG));
+	close(fd);
 
 	ferry_error_t err = { 0 };
 	unsigned n_data = 0;
@@ -258,10 +281,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stream_receiver_release(&r);
 
 	check_confined(run);
-	/* the roots themselves must still be directories, not replaced */
-	snprintf(path, sizeof(path), "%s/ctr/upper", run);
-	struct stat st;
-	FUZZ_CHECK(lstat(path, &st) == 0 && S_ISDIR(st.st_mode));
 	fuzz_rm_tree(run);
 	return 0;
 }

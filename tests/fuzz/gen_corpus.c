@@ -150,7 +150,7 @@ static void receiver_seeds(void)
 	entry("dev/loop0", "blockdev", 0660, "\"rdev\":1792");
 	end();
 	begin(t, "logs");
-	whole_file(SPACE_LOGS, "ctr.log", "redis ready to accept connections\n", 0);
+	whole_file(SPACE_LOGS, "log", "redis ready to accept connections\n", 0);
 	whole_file(SPACE_LOGS, "upper/var-log", "written through the logs space\n", 0);
 	end();
 	/* one escape attempt per seed: the first error ends an input */
@@ -181,6 +181,25 @@ static void receiver_seeds(void)
 	entry("link", "symlink", 0777, "\"target\":\"" CANARY "\"");
 	entry("link", "dir", 0755, "\"xattrs\":{\"user.a\":\"00\"}");
 	end();
+
+	/* regressions: inputs that broke the receiver once (see each fix) */
+	begin(t, "regress-xattr-null"); /* strlen(NULL) in hex_decode */
+	entry("d", "dir", 0755, "\"xattrs\":{\"user.a\":null}");
+	end();
+	begin(t, "regress-symlink-null-target"); /* symlinkat(NULL, ...) */
+	entry("s", "symlink", 0777, "\"target\":null");
+	end();
+	begin(t, "regress-device-then-data"); /* receiver_open opened the device */
+	entry("null", "chardev", 0666, "\"rdev\":259");
+	whole_file(SPACE_ROOTFS, "null", "x", 0);
+	end();
+	begin(t, "regress-device-then-file"); /* create_node "file" opened the device */
+	entry("null", "chardev", 0666, "\"rdev\":259");
+	entry("null", "file", 0644, NULL);
+	end();
+	begin(t, "regress-logs-config-json"); /* the logs space overwrote the bundle */
+	whole_file(SPACE_LOGS, "config.json", "{\"process\":{}}", 0);
+	end();
 }
 
 static void record_seeds(void)
@@ -194,6 +213,10 @@ static void record_seeds(void)
 	begin(t, "minimal");
 	text("{\"name\":\"a\",\"image\":\"busybox\",\"ip\":\"10.88.1.2\",\"args\":[\"sh\"],"
 	     "\"env\":[]}");
+	end();
+	begin(t, "regress-cwd-null"); /* json_object_new_string(NULL) in bundle_write */
+	text("{\"name\":\"a\",\"image\":\"busybox\",\"ip\":\"10.88.1.2\",\"args\":[\"sh\"],"
+	     "\"env\":[],\"cwd\":null}");
 	end();
 	begin(t, "pretty");
 	text("{\n  \"name\": \"web-1\",\n  \"image\": \"nginx_1.25\",\n  \"node\": \"node2\",\n"

@@ -183,7 +183,7 @@ static void test_send_file(void **state)
 	tu_socketpair(sv);
 	ferry_error_t err = { 0 };
 	uint64_t bytes = 1;
-	assert_int_equal(stream_send_file(sv[0], SPACE_LOGS, path, "container.log", &bytes, &err),
+	assert_int_equal(stream_send_file(sv[0], SPACE_LOGS, path, "log", &bytes, &err),
 			 0);
 	assert_true(bytes == 1 + sizeof(data));
 	close(sv[0]);
@@ -205,7 +205,7 @@ static void test_send_file(void **state)
 	assert_int_equal(stream_receiver_check_complete(&r, &err), 0);
 	stream_receiver_release(&r);
 
-	snprintf(path, sizeof(path), "%s/container.log", dst);
+	snprintf(path, sizeof(path), "%s/log", dst);
 	size_t len;
 	char *got = tu_read(path, &len);
 	assert_int_equal(len, sizeof(data));
