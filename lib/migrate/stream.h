@@ -51,6 +51,7 @@ struct stream_receiver {
 	size_t n_files, cap_files;
 	uint64_t bytes_received;
 	uint64_t max_bytes;     /* refuse streams larger than this (0: unlimited) */
+	int pipe[2];            /* splice buffer for data read from a socket */
 };
 
 void stream_receiver_init(struct stream_receiver *r);

@@ -72,7 +72,6 @@ static int prepare(struct target *t, ferry_error_t *err)
 	if (fs_rm_rf(t->scratch, err) < 0 || fs_mkdir_p(t->images, 0700, err) < 0 ||
 	    pod_prepare(t->node, t->record, err) < 0 || podnet_lock(&t->pn, err) < 0)
 		return -1;
-	stream_receiver_init(&t->rx);
 	snprintf(t->rx.roots[SPACE_IMAGES], sizeof(t->rx.roots[0]), "%s", t->images);
 	snprintf(t->rx.roots[SPACE_ROOTFS], sizeof(t->rx.roots[0]), "%s/upper", dir);
 	snprintf(t->rx.roots[SPACE_LOGS], sizeof(t->rx.roots[0]), "%s", dir);
@@ -218,6 +217,7 @@ static void abandon(struct target *t, const ferry_error_t *cause)
 int migrate_target(const struct node *node, int sock, ferry_error_t *err)
 {
 	struct target t = { .node = node, .sock = sock };
+	stream_receiver_init(&t.rx);
 	int rc = accept_prepare(&t, err);
 	if (rc == 0)
 		rc = prepare(&t, err);
