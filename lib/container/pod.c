@@ -22,6 +22,12 @@ void pod_net(const struct node *n, json_object *record, struct pod_net *pn)
 			record_str(record, "ip"));
 }
 
+const char *pod_procs_file(char *buf, size_t len, const struct node *n, const char *name)
+{
+	snprintf(buf, len, "/sys/fs/cgroup/freezer/ferry/%s/%s/cgroup.procs", n->self.name, name);
+	return buf;
+}
+
 static int write_bundle(const struct node *n, json_object *record, const char *dir,
 			const struct pod_net *pn, ferry_error_t *err)
 {

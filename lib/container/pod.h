@@ -31,5 +31,7 @@ void pod_destroy(const struct node *n, const char *name, const char *ip);
 /* {name, node, ip, image, state, pid} */
 json_object *pod_status(const struct node *n, json_object *record);
 void pod_net(const struct node *n, json_object *record, struct pod_net *pn);
+/* The cgroup.procs file listing the pod's processes (freezer hierarchy). */
+const char *pod_procs_file(char *buf, size_t len, const struct node *n, const char *name);
 
 #endif

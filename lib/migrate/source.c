@@ -3,6 +3,7 @@
  */
 #include "migrate/source.h"
 #include "container/pod.h"
+#include "container/tcprepair.h"
 #include "container/store.h"
 #include "migrate/peer.h"
 #include "migrate/plan.h"
@@ -46,6 +47,7 @@ struct source {
 	struct proc page_server;      /* post-copy: runc checkpoint serving pages */
 	char page_server_addr[64];
 	bool holding, frozen, locked, committed;
+	bool criu_killed;             /* CRIU stopped mid-way: sockets may be in repair */
 };
 
 static int validate(struct source *s, json_object *request, ferry_error_t *err)
@@ -200,8 +202,10 @@ static int dump_and_stream(struct source *s, ferry_error_t *err)
 		if (rc == 0 && s->postcopy) {
 			s->page_server = p; /* serves pages until the target has them all */
 		} else {
-			if (rc < 0)
+			if (rc < 0) {
 				kill(-p.pid, SIGKILL);
+				s->criu_killed = true;
+			}
 			ferry_error_t dump_err = { 0 };
 			if (proc_finish(&p, NULL, &dump_err) < 0 && rc == 0) {
 				*err = dump_err;
@@ -298,6 +302,7 @@ static void stop_page_server(struct source *s)
 	kill(-s->page_server.pid, SIGKILL);
 	proc_finish(&s->page_server, NULL, &ignore);
 	s->page_server.pid = 0;
+	s->criu_killed = true;
 }
 
 static void cleanup_source(struct source *s)
@@ -318,7 +323,16 @@ static void rollback(struct source *s, const ferry_error_t *cause)
 		json_object_object_add(a, "error", json_object_new_string(cause->message));
 		wire_send_json(s->sock, WIRE_ABORT, a, NULL);
 	}
-	if (s->locked && podnet_unlock(&s->pn, &err) < 0)
+	if (s->criu_killed) { /* finish what CRIU did not: sockets out of repair mode */
+		char procs[PATH_MAX];
+		pod_procs_file(procs, sizeof(procs), s->node, record_str(s->record, "name"));
+		int n = tcp_repair_release(procs, &err);
+		if (n < 0)
+			log_error("rollback: %s", err.message);
+		else
+			log_info("rollback: %d TCP sockets taken out of repair mode", n);
+	}
+	if ((s->locked || s->criu_killed) && podnet_unlock(&s->pn, &err) < 0)
 		log_error("rollback: %s", err.message);
 	if (s->frozen && runc_resume(&s->node->runc, record_str(s->record, "name"), &err) < 0)
 		log_error("rollback: %s", err.message);

@@ -63,14 +63,16 @@ int netns_enter(const char *name, ferry_error_t *err)
 	return 0;
 }
 
-static int run_with_stdin(const char *const argv[], const char *input, ferry_error_t *err)
+static int run_with_stdin(const char *const argv[], const char *input, int netns_fd,
+			  ferry_error_t *err)
 {
 	_cleanup_fd_ int in = memfd_create("ferry-stdin", MFD_CLOEXEC);
 	if (in < 0)
 		return ferry_error_set(err, errno, "memfd");
 	if (fs_write_all(in, input, strlen(input)) < 0 || lseek(in, 0, SEEK_SET) < 0)
 		return ferry_error_set(err, errno, "memfd write");
-	struct proc_opts opts = { .stdin_fd = in, .stdout_fd = -1, .stderr_fd = -1 };
+	struct proc_opts opts = { .stdin_fd = in, .stdout_fd = -1, .stderr_fd = -1,
+				  .netns_fd = netns_fd };
 	struct proc p;
 	if (proc_spawn(argv, &opts, &p, err) < 0)
 		return -1;
@@ -81,14 +83,17 @@ int netns_ip_batch(const char *ns, const char *commands, ferry_error_t *err)
 {
 	const char *with_ns[] = { "ip", "-n", ns, "-batch", "-", NULL };
 	const char *host[] = { "ip", "-batch", "-", NULL };
-	return run_with_stdin(ns ? with_ns : host, commands, err);
+	return run_with_stdin(ns ? with_ns : host, commands, -1, err);
 }
 
 int netns_nft(const char *ns, const char *ruleset, ferry_error_t *err)
 {
-	const char *with_ns[] = { "ip", "netns", "exec", ns, "nft", "-f", "-", NULL };
-	const char *host[] = { "nft", "-f", "-", NULL };
-	return run_with_stdin(ns ? with_ns : host, ruleset, err);
+	/* setns + exec rather than `ip netns exec`: this runs inside freezes */
+	const char *argv[] = { "nft", "-f", "-", NULL };
+	_cleanup_fd_ int fd = ns ? netns_open(ns, err) : -1;
+	if (ns && fd < 0)
+		return -1;
+	return run_with_stdin(argv, ruleset, fd, err);
 }
 
 int netns_sysctl(const char *ns, const char *key, const char *value, ferry_error_t *err)

@@ -78,7 +78,9 @@ int podnet_lock(const struct pod_net *pn, ferry_error_t *err)
 
 int podnet_unlock(const struct pod_net *pn, ferry_error_t *err)
 {
-	if (netns_nft(pn->netns, "delete table inet ferry_lock\n", err) < 0)
+	/* the whole ruleset: the pod namespace is ferry's, and a CRIU that was
+	 * killed mid-dump leaves its own lock table behind too */
+	if (netns_nft(pn->netns, "flush ruleset\n", err) < 0)
 		return ferry_error_prefix(err, "unlock network of %s", pn->netns);
 	return 0;
 }

@@ -31,7 +31,8 @@ void podnet_describe(struct pod_net *pn, const char *node, const char *node_netn
 int podnet_create(const struct pod_net *pn, ferry_error_t *err);
 /* Removes the pod namespace (its veth goes with it). Idempotent. */
 void podnet_destroy(const struct pod_net *pn);
-/* Drops every packet in and out of the pod namespace, or lifts that. */
+/* Drops every packet in and out of the pod namespace, or lifts that (and
+ * any lock CRIU left). */
 int podnet_lock(const struct pod_net *pn, ferry_error_t *err);
 int podnet_unlock(const struct pod_net *pn, ferry_error_t *err);
 /* Points the host's route for the pod IP at a node (host_netns_fd: -1 = own). */

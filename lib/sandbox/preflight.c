@@ -7,7 +7,11 @@
 #include "util/fs.h"
 #include "util/proc.h"
 
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,6 +60,42 @@ static void raise_pipe_max(void)
 	}
 }
 
+/*
+ * CRIU probes the kernel (about 40 ms here) on every run unless it finds its
+ * cache, /run/criu.kdat, which it only writes when /run is a tmpfs.  Where
+ * /run is not (as on this project's machines), make the cache once in a
+ * private mount namespace with a tmpfs /run and put it in place: each dump,
+ * restore and lazy-pages daemon then starts that much sooner, inside the
+ * freeze.  Best effort; it is remade at every `sandbox up`.
+ */
+static void prime_kdat_cache(void)
+{
+	struct statfs st;
+	if (statfs("/run", &st) == 0 && st.f_type == TMPFS_MAGIC)
+		return; /* CRIU keeps its own cache there */
+	char script[512];
+	snprintf(script, sizeof(script),
+		 "mount -t tmpfs -o size=4m tmpfs /run && \"%s\" check >/dev/null 2>&1 && "
+		 "cat /run/criu.kdat", config_get()->criu);
+	const char *argv[] = { "unshare", "--mount", "--propagation", "private", "sh", "-c", script,
+			       NULL };
+	int fd = open("/run/.criu.kdat.ferry", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	struct proc_opts opts = { .stdin_fd = -1, .stdout_fd = fd, .stderr_fd = -1 };
+	struct proc p;
+	ferry_error_t err = { 0 };
+	int rc = proc_spawn(argv, &opts, &p, &err);
+	if (rc == 0)
+		rc = proc_finish(&p, NULL, &err);
+	struct stat size;
+	if (rc == 0 && fstat(fd, &size) == 0 && size.st_size > 0)
+		rename("/run/.criu.kdat.ferry", "/run/criu.kdat");
+	else
+		unlink("/run/.criu.kdat.ferry");
+	close(fd);
+}
+
 int preflight_check(json_object **report, ferry_error_t *err)
 {
 	static const char *const required[] = { "tcp_half_closed", "network_lock_nftables", NULL };
@@ -77,6 +117,7 @@ int preflight_check(json_object **report, ferry_error_t *err)
 		json_object_object_add(features, *f, json_object_new_boolean(1));
 	}
 	raise_pipe_max();
+	prime_kdat_cache();
 	if (report) {
 		*report = json_object_new_object();
 		json_object_object_add(*report, "runc", json_object_new_string(runc_v));

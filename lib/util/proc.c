@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +47,10 @@ static void child_exec(const char *const argv[], const struct proc_opts *o, int 
 		child_setup_fd(o->keep_fds[i], o->keep_fds[i]);
 	if (o->new_session)
 		setsid();
+	if (o->netns_fd > 0 && setns(o->netns_fd, CLONE_NEWNET) < 0) {
+		dprintf(2, "enter network namespace: %s\n", strerror(errno));
+		_exit(127);
+	}
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);

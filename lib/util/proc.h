@@ -19,6 +19,7 @@ struct proc_opts {
 	const int *keep_fds;   /* extra fds inherited by the child as-is */
 	int n_keep_fds;
 	bool new_session; /* setsid() in the child */
+	int netns_fd;     /* > 0: the child enters this network namespace first */
 };
 
 struct proc {

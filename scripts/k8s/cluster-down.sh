@@ -1,0 +1,60 @@
+#!/bin/bash
+# Remove everything scripts/k8s/cluster-up.sh made: pods/containers, kubelets, containerds, control
+# plane, etcd, mounts, cgroups, network namespaces, links, routes and state directories.
+# Keeps the build cache (/var/cache/ferry/k8s). Idempotent; safe to run twice.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/common.sh"
+[ "$(id -u)" = 0 ] || die "run as root"
+
+# 1. kubelets first (so nothing restarts pods), then every container of each node's containerd.
+for n in $K8S_NODES; do stop_proc "kubelet-$n" 20; done
+for n in $K8S_NODES; do
+  NR="$K8S_RUN/$n"
+  RR="$NR/runc/k8s.io"
+  if [ -d "$RR" ]; then
+    for id in $(runc --root "$RR" list -q 2>/dev/null); do runc --root "$RR" kill "$id" KILL 2>/dev/null || true; done
+    sleep 0.5
+    for id in $(runc --root "$RR" list -q 2>/dev/null); do runc --root "$RR" delete -f "$id" 2>/dev/null || true; done
+  fi
+  # shims of this node's containerd: matched by their -address argument (our socket path)
+  for p in /proc/[0-9]*; do
+    c=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+    case "$c" in *containerd-shim*"-address $NR/containerd.sock"*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;; esac
+  done
+  stop_proc "containerd-$n" 20
+done
+
+# 2. control plane
+for p in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_proc "$p" 20; done
+
+# 3. mounts under our directories (pod volumes, overlay snapshots, netns bind mounts, shm)
+for i in 1 2 3; do
+  m=$(awk -v a="$K8S_STATE/" -v b="$K8S_RUN/" 'index($2, a) == 1 || index($2, b) == 1 {print $2}' /proc/self/mounts | sort -r)
+  [ -z "$m" ] && break
+  for x in $m; do umount "$x" 2>/dev/null || umount -l "$x" 2>/dev/null || true; done
+done
+
+# 4. cgroups: /<node> in every v1 hierarchy (and the unified one), depth first
+for n in $K8S_NODES; do
+  for h in /sys/fs/cgroup/*/; do
+    [ -d "$h$n" ] || continue
+    find "$h$n" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  done
+done
+
+# 5. network
+for n in $K8S_NODES; do
+  ip route del "$(node_cidr "$n")" 2>/dev/null || true
+  ip link del "$(node_veth "$n")" 2>/dev/null || true
+  [ -e "/run/netns/$n" ] && ip netns del "$n" 2>/dev/null || true
+done
+ip link del "$K8S_BRIDGE" 2>/dev/null || true
+
+# 6. files: state, runtime dirs, the kubelet's /var/log/containers links into our pod log dirs
+for l in /var/log/containers/*; do
+  [ -L "$l" ] || continue
+  case "$(readlink "$l")" in "$K8S_STATE"/*) rm -f "$l" ;; esac
+done
+rm -rf "$K8S_RUN" "$K8S_STATE"
+log "cluster down"
