@@ -2,6 +2,7 @@
  * server.c - see server.h.
  */
 #include "agent/server.h"
+#include "agent/recovery.h"
 #include "agent/requests.h"
 #include "migrate/target.h"
 #include "net/netns.h"
@@ -144,6 +145,7 @@ int agent_run(const char *node_name, ferry_error_t *err)
 	if (peer < 0)
 		return -1;
 	install_signals();
+	recovery_run(&n);
 	log_info("agent for %s listening on %s and %s:%d", node_name, sock_path, n.self.address,
 		 n.self.migration_port);
 	serve_forever(&n, ctl, peer);

@@ -33,6 +33,11 @@ static int fabric_up(ferry_error_t *err)
 		 "link set " FABRIC_BRIDGE " up\n");
 	if (!fs_exists("/sys/class/net/" FABRIC_BRIDGE) && netns_ip_batch(NULL, cmds, err) < 0)
 		return ferry_error_prefix(err, "create fabric bridge");
+	/* pod IPs are /32 routes; any pod IP without one (between an agent's
+	 * death and its recovery, say) is dropped here, never sent on towards
+	 * the host's default gateway */
+	if (netns_ip_batch(NULL, "route replace blackhole " POD_PREFIX "0.0/16\n", err) < 0)
+		return ferry_error_prefix(err, "reserve the pod address range");
 	if (netns_sysctl(NULL, "net.ipv4.ip_forward", "1", err) < 0 ||
 	    netns_sysctl(NULL, "net.ipv4.conf." FABRIC_BRIDGE ".send_redirects", "0", err) < 0)
 		return -1;
@@ -198,6 +203,8 @@ int sandbox_down(ferry_error_t *err)
 		}
 	}
 	remove_pod_namespaces();
+	const char *blackhole[] = { "ip", "route", "del", "blackhole", POD_PREFIX "0.0/16", NULL };
+	proc_run_quiet(blackhole);
 	if (fs_exists("/sys/class/net/" FABRIC_BRIDGE)) {
 		const char *argv[] = { "ip", "link", "delete", FABRIC_BRIDGE, NULL };
 		proc_run_quiet(argv);

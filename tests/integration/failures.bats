@@ -28,19 +28,45 @@ assert_source_serving() {
 	[[ "$output" == OK* ]]
 }
 
+# starts a stop-and-copy migration whose target stalls once data arrives,
+# and returns (with $MIGRATION set to its pid) when the target has it
+start_stalled_migration() {
+	local log=/run/ferry/nodes/node2/agent.log
+	SEEN=$(grep -c "incoming migration of it-fail" "$log" || true)
+	ferry migrate it-fail --to node2 --mode stop-copy --json --fault stall-target \
+		>"$BATS_TEST_TMPDIR/r.json" 3>&- &
+	MIGRATION=$!
+	wait_for target_has_it
+	sleep 0.5
+}
+
+target_has_it() {
+	[ "$(grep -c "incoming migration of it-fail" /run/ferry/nodes/node2/agent.log)" -gt "$SEEN" ]
+}
+
 @test "target agent killed during the transfer: source keeps serving" {
 	probe_start "$IP" 7000 memhog
-	ferry migrate it-fail --to node2 --mode stop-copy --json --fault stall-target >"$BATS_TEST_TMPDIR/r.json" 3>&- &
-	mig=$!
-	wait_for grep -q "incoming migration of it-fail" /run/ferry/nodes/node2/agent.log
-	sleep 0.5
+	start_stalled_migration
 	kill_agent node2
-	run wait "$mig"
+	run wait "$MIGRATION"
 	[ "$status" -ne 0 ]
 	jq -e '.result == "failed" and (.error | length > 0)' "$BATS_TEST_TMPDIR/r.json"
 	probe_stop
 	restart_agents
 	assert_source_serving
+}
+
+@test "source agent killed mid-migration: restarted, it resumes the source" {
+	probe_start "$IP" 7000 memhog
+	start_stalled_migration
+	[ "$(field it-fail state)" = paused ]
+	kill_agent node1
+	run wait "$MIGRATION"
+	[ "$status" -ne 0 ]
+	restart_agents
+	probe_stop
+	assert_source_serving
+	grep -q "recovery: it-fail was left paused" /run/ferry/nodes/node1/agent.log
 }
 
 @test "transfer cut: source keeps serving" {

@@ -1,0 +1,141 @@
+/*
+ * recovery.c - see recovery.h.
+ */
+#include "agent/recovery.h"
+#include "container/pod.h"
+#include "container/store.h"
+#include "container/tcprepair.h"
+#include "net/podnet.h"
+#include "net/route.h"
+#include "sandbox/config.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/proc.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+/* true only if the host routes the pod IP to another node of the sandbox:
+ * no route, a blackhole or any other gateway means it was never handed over */
+static bool handed_over(const struct node *n, const char *ip)
+{
+	char gw[16];
+	ferry_error_t err = { 0 };
+	if (route_lookup_gateway_v4(n->host_netns_fd, ip, gw, &err) < 0 || !gw[0])
+		return false;
+	for (int i = 0; i < n->topology.n_nodes; i++) {
+		const struct node_info *other = &n->topology.nodes[i];
+		if (strcmp(other->name, n->self.name) && !strcmp(other->address, gw))
+			return true;
+	}
+	return false;
+}
+
+static void resume_interrupted(const struct node *n, json_object *rec)
+{
+	ferry_error_t err = { 0 };
+	struct pod_net pn;
+	char procs[PATH_MAX];
+	const char *name = record_str(rec, "name");
+	pod_net(n, rec, &pn);
+	pod_procs_file(procs, sizeof(procs), n, name);
+	tcp_repair_release(procs, &err); /* in case CRIU died mid-dump */
+	if (podnet_unlock(&pn, &err) < 0 ||
+	    podnet_route_to_node(n->host_netns_fd, pn.ip, n->self.address, &err) < 0 ||
+	    runc_resume(&n->runc, name, &err) < 0)
+		log_error("recovery: %s: %s", name, err.message);
+	else
+		log_info("recovery: %s was left paused by an interrupted migration: resumed", name);
+}
+
+static void settle_container(const struct node *n, json_object *rec)
+{
+	char status[32];
+	ferry_error_t err = { 0 };
+	const char *name = record_str(rec, "name");
+	if (runc_state(&n->runc, name, status, NULL, &err) < 0 || strcmp(status, "paused"))
+		return;
+	if (handed_over(n, record_str(rec, "ip"))) {
+		log_info("recovery: %s was handed over before the interruption: local copy removed",
+			 name);
+		pod_destroy(n, name, record_str(rec, "ip"));
+		return;
+	}
+	resume_interrupted(n, rec);
+}
+
+/* runc containers of this node that have no record: targets that never
+ * finished restoring */
+static void remove_unrecorded_containers(const struct node *n)
+{
+	_cleanup_dir_ DIR *d = opendir(n->runc.root);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		ferry_error_t err = { 0 };
+		if (de->d_name[0] == '.')
+			continue;
+		json_object *rec = store_load(n->self.name, de->d_name, &err);
+		if (rec) {
+			json_object_put(rec);
+			continue;
+		}
+		log_info("recovery: removing unrecorded container %s", de->d_name);
+		pod_destroy(n, de->d_name, NULL);
+	}
+}
+
+/* pod namespaces fp-<node>-<name> without a record */
+static void remove_orphan_namespaces(const struct node *n)
+{
+	char prefix[96];
+	snprintf(prefix, sizeof(prefix), "fp-%s-", n->self.name);
+	_cleanup_dir_ DIR *d = opendir("/run/netns");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		ferry_error_t err = { 0 };
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		const char *name = de->d_name + strlen(prefix);
+		json_object *rec = store_load(n->self.name, name, &err);
+		if (rec) {
+			json_object_put(rec);
+			continue;
+		}
+		log_info("recovery: removing the pod network of %s, which has no container", name);
+		pod_destroy(n, name, NULL);
+	}
+}
+
+static void remove_scratch(const struct node *n)
+{
+	char dir[PATH_MAX], logs[PATH_MAX], path[PATH_MAX * 2];
+	snprintf(dir, sizeof(dir), "%s/%s", config_get()->scratch_dir, n->self.name);
+	_cleanup_dir_ DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fs_keep_logs_and_remove(path, config_criu_logs_dir(logs, sizeof(logs), n->self.name,
+								   de->d_name));
+	}
+}
+
+void recovery_run(const struct node *n)
+{
+	_cleanup_json_ json_object *names = store_list(n->self.name);
+	for (size_t i = 0; i < json_object_array_length(names); i++) {
+		ferry_error_t err = { 0 };
+		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+		json_object *rec = store_load(n->self.name, name, &err);
+		if (rec)
+			settle_container(n, rec);
+		json_object_put(rec);
+	}
+	remove_unrecorded_containers(n);
+	remove_orphan_namespaces(n);
+	remove_scratch(n);
+}
