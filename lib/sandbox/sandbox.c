@@ -181,6 +181,16 @@ static void stop_agent(const struct node_info *n)
 	kill(-n->agent_pid, SIGKILL);
 }
 
+/* The host end of the node's veth, deleted explicitly: a namespace is torn
+ * down asynchronously, and its links with it. */
+static void remove_node_link(const struct node_info *n)
+{
+	char link[32];
+	snprintf(link, sizeof(link), "fn-%s", n->name);
+	const char *argv[] = { "ip", "link", "del", link, NULL };
+	proc_run_quiet(argv);
+}
+
 /* Pod namespaces are named fp-*; remove any left behind. */
 static void remove_pod_namespaces(void)
 {
@@ -200,6 +210,7 @@ int sandbox_down(ferry_error_t *err)
 		for (int i = 0; i < t.n_nodes; i++) {
 			stop_agent(&t.nodes[i]);
 			remove_node_containers(&t.nodes[i]);
+			remove_node_link(&t.nodes[i]);
 		}
 	}
 	remove_pod_namespaces();

@@ -236,13 +236,14 @@ state = "$NR/containerd"
   stream_server_port = "0"
   netns_mounts_under_state_dir = true
   enable_selinux = false
+  restrict_oom_score_adj = true   # root here lacks CAP_SYS_RESOURCE: pause (-998) would fail in runc init
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        BinaryName = "$(command -v runc)"
+        BinaryName = "${K8S_RUNC:-$(command -v runc)}"
         Root = "$NR/runc"
         SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
