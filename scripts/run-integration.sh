@@ -1,15 +1,17 @@
 #!/bin/bash
 # run-integration.sh - the integration suites (bats) on a fresh sandbox, with
 # real runc, CRIU, namespaces and agents.  Prints a TAP stream and a closing
-# "N passed, N failed" line; exits non-zero on any failure.
+# "N passed, N failed" line; exits non-zero on any failure.  FERRY_BIN picks
+# the binary under test (e.g. build/san/ferry, the ASan/UBSan build).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SUITES=${FERRY_SUITES:-tests/integration/*.bats}
-build/ferry sandbox down >/dev/null 2>&1 || true
+"${FERRY_BIN:-build/ferry}" sandbox down >/dev/null 2>&1 || true
 out=$(mktemp)
 bats --tap $SUITES | tee "$out"
 rc=${PIPESTATUS[0]}
-build/ferry sandbox down >/dev/null 2>&1 || true
+
+"${FERRY_BIN:-build/ferry}" sandbox down >/dev/null 2>&1 || true
 passed=$(grep -c '^ok ' "$out" || true)
 failed=$(grep -c '^not ok ' "$out" || true)
 rm -f "$out"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test.sh - `make test`: unit tests (valgrind-checked), the same unit tests
 # under ASan/UBSan, a short run of every fuzz target, then the integration
-# suites on real runc/CRIU/namespaces.
+# suites on real runc/CRIU/namespaces, with the normal build and again with
+# the ASan/UBSan build (agents included).
 # Ends with one "N passed, N failed" line over everything; non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,8 @@ step "unit tests (valgrind)" make -s unit
 step "unit tests (ASan/UBSan)" env FERRY_NO_VALGRIND=1 make -s SAN=1 unit
 step "fuzz smoke (libFuzzer, 10 s per target)" make -s fuzz-smoke
 step "integration" scripts/run-integration.sh
+step "build (ASan/UBSan)" make -s SAN=1 build/san/ferry
+step "integration (ASan/UBSan build)" env FERRY_BIN="$PWD/build/san/ferry" scripts/run-integration.sh
 echo
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

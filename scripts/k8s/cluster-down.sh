@@ -7,11 +7,15 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/common.sh"
 [ "$(id -u)" = 0 ] || die "run as root"
 
+shim_socks=""
 # 1. kubelets first (so nothing restarts pods), then every container of each node's containerd.
 for n in $K8S_NODES; do stop_proc "kubelet-$n" 20; done
 for n in $K8S_NODES; do
   NR="$K8S_RUN/$n"
   RR="$NR/runc/k8s.io"
+  for id in $(ls "$NR/containerd/io.containerd.runtime.v2.task/k8s.io" 2>/dev/null); do
+    shim_socks="$shim_socks $(printf '%s' "$NR/containerd.sock/k8s.io/$id" | sha256sum | cut -d' ' -f1)"
+  done
   if [ -d "$RR" ]; then
     for id in $(runc --root "$RR" list -q 2>/dev/null); do runc --root "$RR" kill "$id" KILL 2>/dev/null || true; done
     sleep 0.5
@@ -19,10 +23,18 @@ for n in $K8S_NODES; do
   fi
   # shims of this node's containerd: matched by their -address argument (our socket path)
   for p in /proc/[0-9]*; do
-    c=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+    c=$( { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null ) || continue
     case "$c" in *containerd-shim*"-address $NR/containerd.sock"*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;; esac
   done
   stop_proc "containerd-$n" 20
+done
+
+# containerd 1.6 puts shim sockets in /run/containerd/s whatever its state dir, named
+# sha256("<containerd address>/<namespace>/<task id>"): remove exactly ours (ids collected above),
+# then the directories if they are empty (so never another containerd's).
+for x in $shim_socks; do rm -f "/run/containerd/s/$x"; done
+for d in /run/containerd/s /run/containerd/fifo /run/containerd/runc/k8s.io /run/containerd/runc /run/containerd; do
+  rmdir "$d" 2>/dev/null || true
 done
 
 # 2. control plane

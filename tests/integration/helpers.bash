@@ -2,7 +2,7 @@
 # namespaces and agents, driven through the `ferry` CLI of this checkout.
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-FERRY=$ROOT/build/ferry
+FERRY=${FERRY_BIN:-$ROOT/build/ferry}
 PROBE=$ROOT/build/workloads/probe
 
 ferry() { "$FERRY" "$@"; }
@@ -58,3 +58,9 @@ kill_agent() { kill -KILL -- "-$(agent_pid "$1")"; }
 restart_agents() { ferry sandbox up >/dev/null; }
 
 remove_all() { for n in "$@"; do ferry rm "$n" >/dev/null 2>&1 || true; done; }
+
+# no_sanitizer_reports: the agents' logs hold no ASan/UBSan report (with an
+# ASan/UBSan build under test, FERRY_BIN=build/san/ferry)
+no_sanitizer_reports() {
+	! grep -sE "AddressSanitizer|LeakSanitizer|runtime error:" /run/ferry/nodes/*/agent.log
+}

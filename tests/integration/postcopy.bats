@@ -5,8 +5,12 @@
 
 load helpers
 
+teardown_file() {
+	no_sanitizer_reports
+}
+
 setup_file() {
-	"$BATS_TEST_DIRNAME/../../build/ferry" sandbox up --nodes 2 >/dev/null
+	"$FERRY" sandbox up --nodes 2 >/dev/null
 }
 
 teardown() {

@@ -5,7 +5,7 @@
 load helpers
 
 setup_file() {
-	"$BATS_TEST_DIRNAME/../../build/ferry" sandbox up --nodes 2 >/dev/null
+	"$FERRY" sandbox up --nodes 2 >/dev/null
 }
 
 teardown() {
@@ -82,6 +82,7 @@ teardown() {
 
 @test "sandbox down removes everything and is safe twice" {
 	ferry run --node node1 --name it-ps --image busybox
+	no_sanitizer_reports
 	ferry sandbox down
 	ferry sandbox down
 	[ -z "$(ip netns list | grep -E '^(ferry-node|fp-)')" ]
