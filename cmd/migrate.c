@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define USAGE "ferry migrate NAME --to NODE [--mode auto|stop-copy|postcopy] [--max-downtime-ms N] [--json]"
+#define USAGE "ferry migrate NAME --to NODE [--mode auto|stop-copy|postcopy] [--max-downtime-ms N] [--max-bandwidth MBIT/S] [--json]"
 
 static void show_progress(json_object *p, void *data)
 {
@@ -58,9 +58,11 @@ int cmd_migrate(int argc, char **argv)
 					      { "fault", required_argument, NULL, 'f' },
 					      { "mode", required_argument, NULL, 'm' },
 					      { "max-downtime-ms", required_argument, NULL, 'd' },
+					      { "max-bandwidth", required_argument, NULL, 'b' },
 					      { 0 } };
 	const char *to = NULL, *fault = "", *mode = "auto";
 	int max_downtime = 0;
+	long long max_bandwidth = 0;
 	bool as_json = false;
 	char node[48];
 	ferry_error_t err = { 0 };
@@ -72,6 +74,7 @@ int cmd_migrate(int argc, char **argv)
 		case 'f': fault = optarg; break;
 		case 'm': mode = optarg; break;
 		case 'd': max_downtime = atoi(optarg); break;
+		case 'b': max_bandwidth = atoll(optarg); break;
 		default: return cmd_usage(USAGE);
 		}
 	}
@@ -89,6 +92,7 @@ int cmd_migrate(int argc, char **argv)
 	json_object_object_add(req, "fault", json_object_new_string(fault));
 	json_object_object_add(req, "mode", json_object_new_string(mode));
 	json_object_object_add(req, "max_downtime_ms", json_object_new_int(max_downtime));
+	json_object_object_add(req, "max_bandwidth_mbps", json_object_new_int64(max_bandwidth));
 	json_object *r = client_call(node, req, as_json ? NULL : show_progress, (void *)name, &err);
 	json_object_put(req);
 	if (!r)

@@ -48,6 +48,7 @@ struct source {
 	char page_server_addr[64];
 	bool holding, frozen, locked, committed;
 	bool criu_killed;             /* CRIU stopped mid-way: sockets may be in repair */
+	uint64_t max_bytes_per_s;     /* --max-bandwidth for the image stream, 0: none */
 };
 
 static int validate(struct source *s, json_object *request, ferry_error_t *err)
@@ -193,6 +194,7 @@ static int dump_and_stream(struct source *s, ferry_error_t *err)
 	o.lazy_page_server = s->postcopy ? s->page_server_addr : NULL;
 	o.status_fd = status[1];
 	int rc = stream_sender_init(&tx, s->sock, SPACE_IMAGES, s->images, err);
+	tx.max_bytes_per_s = s->max_bytes_per_s;
 	if (rc == 0)
 		rc = runc_checkpoint_spawn(&s->node->runc, record_str(s->record, "name"), &o, &p, err);
 	if (status[1] >= 0)
@@ -379,6 +381,9 @@ int migrate_source(const struct node *node, json_object *request, int progress_f
 	struct source s = { .node = node, .report = report, .sock = -1,
 			    .hold = { .tun_fd = -1, .stop_pipe = { -1, -1 } } };
 	s.fault = record_str(request, "fault");
+	json_object *bw;
+	if (json_object_object_get_ex(request, "max_bandwidth_mbps", &bw) && json_object_get_int64(bw) > 0)
+		s.max_bytes_per_s = (uint64_t)json_object_get_int64(bw) * 1000000 / 8;
 	report_init(report, record_str(request, "name"), node->self.name, record_str(request, "to"),
 		    "", progress_fd);
 	int rc = validate(&s, request, err);

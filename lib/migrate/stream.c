@@ -4,12 +4,15 @@
 #include "migrate/stream.h"
 #include "util/beneath.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/fs.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -81,6 +84,7 @@ int stream_sender_init(struct stream_sender *s, int sock, uint8_t space, const c
 	s->sock = sock;
 	s->space = space;
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	s->started_ms = clock_now_ms();
 	return 0;
 }
 
@@ -110,11 +114,33 @@ static int send_range(int sock, uint8_t space, struct stream_file *f, uint64_t s
 	return 0;
 }
 
+/* Sleeps until sending n more bytes keeps the average at the cap. */
+static void throttle(struct stream_sender *s, uint64_t n)
+{
+	if (!s->max_bytes_per_s)
+		return;
+	double due_ms = s->started_ms + (double)(s->bytes_sent + n) * 1000.0 / (double)s->max_bytes_per_s;
+	double wait_ms = due_ms - clock_now_ms();
+	if (wait_ms > 0) {
+		struct timespec ts = { (time_t)(wait_ms / 1000), (long)(fmod(wait_ms, 1000.0) * 1e6) };
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int send_appended(struct stream_sender *s, struct stream_file *f, ferry_error_t *err)
 {
 	struct stat st;
 	if (fstat(f->fd, &st) < 0)
 		return ferry_error_set(err, errno, "stat %s/%s", s->dir, f->name);
+	while (s->max_bytes_per_s && f->offset < (uint64_t)st.st_size) {
+		/* capped: one chunk at a time, each released on schedule */
+		uint64_t step = (uint64_t)st.st_size - f->offset;
+		if (step > CHUNK_SIZE)
+			step = CHUNK_SIZE;
+		throttle(s, step);
+		if (send_range(s->sock, s->space, f, f->offset + step, &s->bytes_sent, err) < 0)
+			return -1;
+	}
 	return send_range(s->sock, s->space, f, (uint64_t)st.st_size, &s->bytes_sent, err);
 }
 

@@ -32,6 +32,8 @@ struct stream_sender {
 	struct stream_file *files;
 	size_t n_files, cap_files;
 	uint64_t bytes_sent;
+	uint64_t max_bytes_per_s;  /* 0: as fast as the link goes (--max-bandwidth) */
+	double started_ms;
 };
 
 int stream_sender_init(struct stream_sender *s, int sock, uint8_t space, const char *dir,

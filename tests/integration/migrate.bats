@@ -93,3 +93,14 @@ teardown() {
 	run memhog_cmd "$(field it-tcp ip)" VERIFY
 	[[ "$output" == OK* ]]
 }
+
+@test "--max-bandwidth caps the image stream (never faster than the cap allows)" {
+	start_memhog it-tcp node1 64
+	run ferry migrate it-tcp --to node2 --mode stop-copy --max-bandwidth 400 --json
+	[ "$status" -eq 0 ]
+	# bytes at 400 Mbit/s take at least bytes / 50,000 ms; a lower bound, not a timing target
+	echo "$output" | jq -e '.result == "ok" and
+		([.phases[] | select(.name == "dump") | .duration_ms][0] >= (.bytes_sent / 50000 * 0.95))'
+	run memhog_cmd "$(field it-tcp ip)" VERIFY
+	[[ "$output" == OK* ]]
+}
