@@ -7,6 +7,7 @@
 #include "container/store.h"
 #include "migrate/peer.h"
 #include "migrate/plan.h"
+#include "migrate/slots.h"
 #include "migrate/stream.h"
 #include "migrate/tree.h"
 #include "net/hold.h"
@@ -49,6 +50,7 @@ struct source {
 	bool holding, frozen, locked, committed;
 	bool criu_killed;             /* CRIU stopped mid-way: sockets may be in repair */
 	uint64_t max_bytes_per_s;     /* --max-bandwidth for the image stream, 0: none */
+	int slot;                     /* this node's outgoing migration slot */
 };
 
 static int validate(struct source *s, json_object *request, ferry_error_t *err)
@@ -74,19 +76,68 @@ static int validate(struct source *s, json_object *request, ferry_error_t *err)
 	return 0;
 }
 
-static int prepare_target(struct source *s, ferry_error_t *err)
+#define QUEUE_TIMEOUT_MS (10 * 60 * 1000)
+#define QUEUE_POLL_MS 100
+
+static void queue_wait(void)
 {
-	report_phase_begin(s->report, "connect");
+	struct timespec ts = { 0, QUEUE_POLL_MS * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+/* Waits for one of this node's outgoing migration slots. */
+static int take_outgoing_slot(struct source *s, ferry_error_t *err)
+{
+	double start = clock_now_ms();
+	while ((s->slot = slot_try_acquire(s->node->self.name, SLOT_OUTGOING, err)) < 0) {
+		if (ferry_error_is_set(err))
+			return -1;
+		if (s->report->n_phases == 0 || strcmp(s->report->phases[0].name, "queued"))
+			report_phase_begin(s->report, "queued");
+		if (clock_now_ms() - start > QUEUE_TIMEOUT_MS)
+			return ferry_error_set(err, 0, "no outgoing migration slot on %s for %d s",
+					       s->node->self.name, QUEUE_TIMEOUT_MS / 1000);
+		queue_wait();
+	}
+	return 0;
+}
+
+/* One PREPARE; *busy when the target refused for lack of an incoming slot. */
+static int try_prepare(struct source *s, bool *busy, ferry_error_t *err)
+{
+	*busy = false;
 	s->sock = peer_connect(&s->node->self, s->target, &s->frame, err);
 	if (s->sock < 0)
 		return -1;
-	report_phase_begin(s->report, "prepare");
 	_cleanup_json_ json_object *prep = json_object_new_object();
 	json_object_object_add(prep, "record", json_object_get(s->record));
 	json_object_object_add(prep, "fault", json_object_new_string(s->fault));
-	if (wire_send_json(s->sock, WIRE_PREPARE, prep, err) < 0 ||
-	    wire_expect(s->sock, &s->frame, WIRE_PREPARED, err) < 0)
-		return ferry_error_prefix(err, "target %s could not prepare", s->target->name);
+	if (wire_send_json(s->sock, WIRE_PREPARE, prep, err) == 0 &&
+	    wire_expect(s->sock, &s->frame, WIRE_PREPARED, err) == 0)
+		return 0;
+	*busy = strncmp(err->message, "busy:", 5) == 0;
+	close(s->sock);
+	s->sock = -1;
+	return -1;
+}
+
+static int prepare_target(struct source *s, ferry_error_t *err)
+{
+	bool busy;
+	double start = clock_now_ms();
+	if (take_outgoing_slot(s, err) < 0)
+		return -1;
+	report_phase_begin(s->report, "prepare");
+	while (try_prepare(s, &busy, err) < 0) {
+		if (!busy || clock_now_ms() - start > QUEUE_TIMEOUT_MS)
+			return ferry_error_prefix(err, "target %s could not prepare", s->target->name);
+		if (strcmp(s->report->phases[s->report->n_phases - 1].name, "queued"))
+			report_phase_begin(s->report, "queued");
+		ferry_error_clear(err);
+		queue_wait();
+	}
+	if (strcmp(s->report->phases[s->report->n_phases - 1].name, "prepare"))
+		report_phase_begin(s->report, "prepare");
 	return hold_open(&s->hold, s->node->host_netns_fd, s->pn.ip, err);
 }
 
@@ -378,7 +429,7 @@ static int run_phases(struct source *s, ferry_error_t *err)
 int migrate_source(const struct node *node, json_object *request, int progress_fd,
 		   struct migration_report *report, ferry_error_t *err)
 {
-	struct source s = { .node = node, .report = report, .sock = -1,
+	struct source s = { .node = node, .report = report, .sock = -1, .slot = -1,
 			    .hold = { .tun_fd = -1, .stop_pipe = { -1, -1 } } };
 	s.fault = record_str(request, "fault");
 	json_object *bw;
@@ -396,6 +447,8 @@ int migrate_source(const struct node *node, json_object *request, int progress_f
 	}
 	report_finish(report, rc < 0 ? err->message : NULL);
 	hold_close(&s.hold);
+	if (s.slot >= 0)
+		close(s.slot);
 	if (s.sock >= 0)
 		close(s.sock);
 	wire_frame_release(&s.frame);

@@ -6,6 +6,7 @@
 #include "container/pod.h"
 #include "container/store.h"
 #include "migrate/peer.h"
+#include "migrate/slots.h"
 #include "migrate/stream.h"
 #include "migrate/tree.h"
 #include "net/route.h"
@@ -32,6 +33,7 @@ struct target {
 	char page_server[64];    /* post-copy: where the source serves memory */
 	struct proc lazy;        /* post-copy: CRIU's lazy-pages daemon */
 	bool prepared;
+	int slot;                /* this node's incoming migration slot */
 };
 
 static int accept_prepare(struct target *t, ferry_error_t *err)
@@ -56,6 +58,11 @@ static int accept_prepare(struct target *t, ferry_error_t *err)
 		return ferry_error_set(err, 0, "a container named %s already exists on %s",
 				       record_str(rec, "name"), t->node->self.name);
 	}
+	t->slot = slot_try_acquire(t->node->self.name, SLOT_INCOMING, err);
+	if (t->slot < 0)
+		return ferry_error_is_set(err) ? -1 :
+			ferry_error_set(err, 0, "busy: %s already receives %d migrations",
+					t->node->self.name, slot_limit(SLOT_INCOMING));
 	log_info("incoming migration of %s from %s", record_str(rec, "name"), peer);
 	return 0;
 }
@@ -216,7 +223,7 @@ static void abandon(struct target *t, const ferry_error_t *cause)
 
 int migrate_target(const struct node *node, int sock, ferry_error_t *err)
 {
-	struct target t = { .node = node, .sock = sock };
+	struct target t = { .node = node, .sock = sock, .slot = -1 };
 	stream_receiver_init(&t.rx);
 	int rc = accept_prepare(&t, err);
 	if (rc == 0)
@@ -240,6 +247,8 @@ int migrate_target(const struct node *node, int sock, ferry_error_t *err)
 	}
 	stream_receiver_release(&t.rx);
 	wire_frame_release(&t.frame);
+	if (t.slot >= 0)
+		close(t.slot);
 	json_object_put(t.record);
 	return rc;
 }
