@@ -20,7 +20,7 @@ CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps images demo test unit integration bench clean workloads fuzz fuzz-smoke
+.PHONY: all deps images demo test unit integration bench clean workloads fuzz fuzz-smoke faults
 
 all: $(BUILD)/ferry workloads
 
@@ -58,6 +58,9 @@ integration: all images
 
 test: deps all images
 	scripts/test.sh
+
+faults: deps all images
+	scripts/faults.sh
 
 bench: deps all images
 	bench/run.sh

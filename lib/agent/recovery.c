@@ -14,6 +14,9 @@
 #include "util/proc.h"
 
 #include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,12 +46,37 @@ static void resume_interrupted(const struct node *n, json_object *rec)
 	pod_net(n, rec, &pn);
 	pod_procs_file(procs, sizeof(procs), n, name);
 	tcp_repair_release(procs, &err); /* in case CRIU died mid-dump */
+	char status[32] = "";
+	runc_state(&n->runc, name, status, NULL, &err);
 	if (podnet_unlock(&pn, &err) < 0 ||
 	    podnet_route_to_node(n->host_netns_fd, pn.ip, n->self.address, &err) < 0 ||
-	    runc_resume(&n->runc, name, &err) < 0)
+	    (!strcmp(status, "paused") && runc_resume(&n->runc, name, &err) < 0))
 		log_error("recovery: %s: %s", name, err.message);
 	else
 		log_info("recovery: %s was left paused by an interrupted migration: resumed", name);
+}
+
+/* A source's in-flight marker: the migration was interrupted.  Stops the
+ * runc/CRIU it left (CRIU may still hold the tasks, ptrace-stopped, serving
+ * pages to nobody) and reports whether there was one. */
+static bool interrupted_migration(const struct node *n, const char *name)
+{
+	char path[PATH_MAX];
+	config_migration_marker(path, sizeof(path), n->self.name, name);
+	_cleanup_free_ char *text = fs_read_file(path, NULL, NULL);
+	if (!text)
+		return false;
+	int pgid = atoi(text);
+	if (pgid > 1 && kill(-pgid, SIGKILL) == 0) {
+		for (int i = 0; i < 100 && kill(-pgid, 0) == 0; i++) {
+			struct timespec ts = { 0, 20 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+		log_info("recovery: stopped the checkpoint of %s left by an interrupted migration",
+			 name);
+	}
+	unlink(path);
+	return true;
 }
 
 static void settle_container(const struct node *n, json_object *rec)
@@ -56,7 +84,10 @@ static void settle_container(const struct node *n, json_object *rec)
 	char status[32];
 	ferry_error_t err = { 0 };
 	const char *name = record_str(rec, "name");
-	if (runc_state(&n->runc, name, status, NULL, &err) < 0 || strcmp(status, "paused"))
+	bool interrupted = interrupted_migration(n, name);
+	if (runc_state(&n->runc, name, status, NULL, &err) < 0)
+		return;
+	if (!interrupted && strcmp(status, "paused"))
 		return;
 	if (handed_over(n, record_str(rec, "ip"))) {
 		log_info("recovery: %s was handed over before the interruption: local copy removed",

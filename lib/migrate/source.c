@@ -153,10 +153,34 @@ static int make_scratch(struct source *s, ferry_error_t *err)
 	return 0;
 }
 
+/* The in-flight marker: present from the freeze until the migration is
+ * settled; holds the checkpoint's process group (0 before it starts). */
+static void mark_in_flight(struct source *s, pid_t checkpoint_pgid)
+{
+	char path[PATH_MAX], dir[PATH_MAX], text[32];
+	ferry_error_t err = { 0 };
+	config_migration_marker(path, sizeof(path), s->node->self.name, record_str(s->record, "name"));
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	int n = snprintf(text, sizeof(text), "%d\n", (int)checkpoint_pgid);
+	if (fs_mkdir_p(dir, 0700, &err) < 0 || fs_write_file_atomic(path, text, (size_t)n, &err) < 0)
+		log_warn("in-flight marker: %s", err.message);
+}
+
+static void clear_in_flight(struct source *s)
+{
+	char path[PATH_MAX];
+	if (!s->record)
+		return;
+	config_migration_marker(path, sizeof(path), s->node->self.name, record_str(s->record, "name"));
+	unlink(path);
+}
+
 static int freeze(struct source *s, ferry_error_t *err)
 {
 	report_phase_begin(s->report, "freeze");
 	s->report->freeze_at = clock_now_ms();
+	mark_in_flight(s, 0);
 	s->holding = true;
 	if (hold_engage(&s->hold, s->node->host_netns_fd, s->pn.ip, err) < 0)
 		return -1;
@@ -186,9 +210,18 @@ static enum dump_event wait_dump_activity(int pidfd, int status_fd)
 	return (p[0].revents & POLLIN) ? DUMP_EXITED : DUMP_RUNNING;
 }
 
-static int inject_cut(struct source *s, ferry_error_t *err)
+/* Test-only faults in the middle of the dump, once data flows: cut the
+ * connection, or kill runc and CRIU (a real CRIU death mid-dump). */
+static int inject_dump_fault(struct source *s, pid_t checkpoint, ferry_error_t *err)
 {
-	if (strcmp(s->fault, "cut-transfer") || s->report->bytes_sent == 0)
+	if (s->report->bytes_sent == 0)
+		return 0;
+	if (!strcmp(s->fault, "kill-criu")) {
+		kill(-checkpoint, SIGKILL);
+		s->fault = "";
+		return 0; /* noticed as a failed checkpoint, like a real crash */
+	}
+	if (strcmp(s->fault, "cut-transfer"))
 		return 0;
 	shutdown(s->sock, SHUT_RDWR);
 	return ferry_error_set(err, 0, "transfer cut (fault injected)");
@@ -216,13 +249,14 @@ static int checkpoint_streaming(struct source *s, struct stream_sender *tx, int 
 {
 	_cleanup_fd_ int pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
 	enum dump_event ev = DUMP_RUNNING;
+	mark_in_flight(s, p->pid);
 	int rc = 0;
 	while (ev == DUMP_RUNNING && rc == 0) {
 		ev = pidfd < 0 ? DUMP_EXITED : wait_dump_activity(pidfd, status_r);
 		rc = stream_sender_poll(tx, err);
 		s->report->bytes_sent = tx->bytes_sent;
 		if (rc == 0)
-			rc = inject_cut(s, err);
+			rc = inject_dump_fault(s, p->pid, err);
 	}
 	log_info("checkpoint of %s %s after %.0f ms, %llu bytes sent", record_str(s->record, "name"),
 		 ev == DUMP_LAZY_READY ? "ready for post-copy" : "finished",
@@ -261,6 +295,7 @@ static int dump_and_stream(struct source *s, ferry_error_t *err)
 			}
 			ferry_error_t dump_err = { 0 };
 			if (proc_finish(&p, NULL, &dump_err) < 0 && rc == 0) {
+				s->criu_killed = true; /* died on its own: same clean-up */
 				*err = dump_err;
 				rc = ferry_error_prefix(err, "checkpoint failed (CRIU log: %s/dump.log)",
 							s->work);
@@ -446,6 +481,7 @@ int migrate_source(const struct node *node, json_object *request, int progress_f
 			rollback(&s, err);
 	}
 	report_finish(report, rc < 0 ? err->message : NULL);
+	clear_in_flight(&s);
 	hold_close(&s.hold);
 	if (s.slot >= 0)
 		close(s.slot);

@@ -16,7 +16,9 @@
 #include "util/fs.h"
 #include "util/log.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <sys/mount.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +36,7 @@ struct target {
 	struct proc lazy;        /* post-copy: CRIU's lazy-pages daemon */
 	bool prepared;
 	int slot;                /* this node's incoming migration slot */
+	bool small_fs;           /* fill-target-disk fault: images on a tiny tmpfs */
 };
 
 static int accept_prepare(struct target *t, ferry_error_t *err)
@@ -79,6 +82,12 @@ static int prepare(struct target *t, ferry_error_t *err)
 	if (fs_rm_rf(t->scratch, err) < 0 || fs_mkdir_p(t->images, 0700, err) < 0 ||
 	    pod_prepare(t->node, t->record, err) < 0 || podnet_lock(&t->pn, err) < 0)
 		return -1;
+	if (!strcmp(t->fault, "fill-target-disk")) {
+		/* test-only: a 64 KiB filesystem for the images, a real ENOSPC */
+		if (mount("tmpfs", t->images, "tmpfs", 0, "size=64k") < 0)
+			return ferry_error_set(err, errno, "mount small tmpfs (fault injection)");
+		t->small_fs = true;
+	}
 	snprintf(t->rx.roots[SPACE_IMAGES], sizeof(t->rx.roots[0]), "%s", t->images);
 	snprintf(t->rx.roots[SPACE_ROOTFS], sizeof(t->rx.roots[0]), "%s/upper", dir);
 	snprintf(t->rx.roots[SPACE_LOGS], sizeof(t->rx.roots[0]), "%s", dir);
@@ -241,6 +250,8 @@ int migrate_target(const struct node *node, int sock, ferry_error_t *err)
 		await_pages(&t);
 	}
 	char logs[PATH_MAX];
+	if (t.small_fs)
+		umount2(t.images, MNT_DETACH);
 	if (t.scratch[0] && t.record) {
 		config_criu_logs_dir(logs, sizeof(logs), node->self.name, record_str(t.record, "name"));
 		fs_keep_logs_and_remove(t.scratch, logs);

@@ -100,3 +100,8 @@ int config_write_criu_conf(ferry_error_t *err)
 		return -1;
 	return fs_write_file_atomic(path, text, sizeof(text) - 1, err);
 }
+
+const char *config_migration_marker(char *buf, size_t len, const char *node, const char *name)
+{
+	return build(buf, len, "%s/nodes/%s/migrating/%s", config_get()->state_dir, node, name);
+}

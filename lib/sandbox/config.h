@@ -39,6 +39,9 @@ const char *config_topology_file(char *buf, size_t len);
  * (annotation org.criu.config); config_write_criu_conf() writes it. */
 const char *config_criu_conf(char *buf, size_t len);
 int config_write_criu_conf(ferry_error_t *err);
+/* The marker a source keeps while one of its migrations is in flight
+ * (holds the process group of its runc checkpoint, for recovery). */
+const char *config_migration_marker(char *buf, size_t len, const char *node, const char *name);
 /* Where the CRIU/runc logs of a node's last migration of a container are kept. */
 const char *config_criu_logs_dir(char *buf, size_t len, const char *node, const char *name);
 

@@ -64,9 +64,28 @@ done
 ip link del "$K8S_BRIDGE" 2>/dev/null || true
 
 # 6. files: state, runtime dirs, the kubelet's /var/log/containers links into our pod log dirs
+# (kubelets before 1.29 have no podLogsDir and log to /var/log/pods/<ns>_<name>_<uid>: remove
+# the directories of our pods, found by the pod UIDs in our kubelets' root dirs)
+uids=""
+for n in $K8S_NODES; do
+  for d in "$K8S_STATE/$n/kubelet/pods"/*/; do [ -d "$d" ] && uids="$uids $(basename "$d")"; done
+done
+for u in $uids; do
+  for d in /var/log/pods/*_"$u"; do [ -d "$d" ] && rm -rf "$d"; done
+done
+# ... and of pods already deleted (their UIDs are gone): whatever appeared in /var/log/pods since
+# cluster-up listed it (only for those versions; no other kubelet runs on this machine)
+if [ -f "$K8S_STATE/var-log-pods.before" ]; then
+  for d in /var/log/pods/*; do
+    [ -d "$d" ] || continue
+    grep -qxF "$(basename "$d")" "$K8S_STATE/var-log-pods.before" || rm -rf "$d"
+  done
+fi
 for l in /var/log/containers/*; do
   [ -L "$l" ] || continue
-  case "$(readlink "$l")" in "$K8S_STATE"/*) rm -f "$l" ;; esac
+  t=$(readlink "$l")
+  case "$t" in "$K8S_STATE"/*) rm -f "$l"; continue ;; esac
+  case "$t" in /var/log/pods/*) [ -e "$l" ] || rm -f "$l" ;; esac   # dangling after the above
 done
 rm -rf "$K8S_RUN" "$K8S_STATE"
 log "cluster down"

@@ -40,6 +40,11 @@ fi
 BIN="$K8S_CACHE/$V/bin"
 mkdir -p "$K8S_STATE" "$K8S_RUN/pids" "$K8S_STATE/log"
 echo "$V" > "$K8S_STATE/version"
+# kubelets before 1.29 have no podLogsDir and log to the shared /var/log/pods: remember what was
+# there before this cluster so that cluster-down removes only what the cluster added.
+if [ "$MINOR" -lt 29 ] && [ ! -f "$K8S_STATE/var-log-pods.before" ]; then
+  ls -A /var/log/pods 2>/dev/null > "$K8S_STATE/var-log-pods.before" || true
+fi
 
 # ---- 2. images (pause, busybox) --------------------------------------------------------------
 IMG="$K8S_CACHE/images"; mkdir -p "$IMG"

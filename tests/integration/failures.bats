@@ -12,6 +12,9 @@ setup_file() {
 	"$FERRY" sandbox up --nodes 2 >/dev/null
 }
 
+# FAULT_MODE: the migration mode under test (`make faults` runs both)
+FAULT_MODE=${FAULT_MODE:-stop-copy}
+
 setup() {
 	start_memhog it-fail node1 128
 	IP=$(field it-fail ip)
@@ -37,7 +40,7 @@ assert_source_serving() {
 start_stalled_migration() {
 	local log=/run/ferry/nodes/node2/agent.log
 	SEEN=$(grep -c "incoming migration of it-fail" "$log" || true)
-	ferry migrate it-fail --to node2 --mode stop-copy --json --fault stall-target \
+	ferry migrate it-fail --to node2 --mode "$FAULT_MODE" --json --fault stall-target \
 		>"$BATS_TEST_TMPDIR/r.json" 3>&- &
 	MIGRATION=$!
 	wait_for target_has_it
@@ -63,7 +66,8 @@ target_has_it() {
 @test "source agent killed mid-migration: restarted, it resumes the source" {
 	probe_start "$IP" 7000 memhog
 	start_stalled_migration
-	[ "$(field it-fail state)" = paused ]
+	# frozen: paused by ferry (stop-copy) or held stopped by CRIU (post-copy)
+	[ "$(memhog_cmd_timeout 1 "$IP" PING)" = "" ]
 	kill_agent node1
 	run wait "$MIGRATION"
 	[ "$status" -ne 0 ]
@@ -73,9 +77,28 @@ target_has_it() {
 	grep -q "recovery: it-fail was left paused" /run/ferry/nodes/node1/agent.log
 }
 
+@test "CRIU killed during the dump: source keeps serving, connection intact" {
+	probe_start "$IP" 7000 memhog
+	run ferry migrate it-fail --to node2 --mode "$FAULT_MODE" --json --fault kill-criu
+	[ "$status" -eq 1 ]
+	echo "$output" | jq -e '.result == "failed"'
+	probe_stop
+	assert_source_serving
+}
+
+@test "target disk full while receiving: source keeps serving" {
+	probe_start "$IP" 7000 memhog
+	run ferry migrate it-fail --to node2 --mode "$FAULT_MODE" --json --fault fill-target-disk
+	[ "$status" -eq 1 ]
+	echo "$output" | jq -e '.result == "failed"'
+	probe_stop
+	assert_source_serving
+	[ -z "$(grep /dev/shm/ferry /proc/mounts)" ]
+}
+
 @test "transfer cut: source keeps serving" {
 	probe_start "$IP" 7000 memhog
-	run ferry migrate it-fail --to node2 --mode stop-copy --json --fault cut-transfer
+	run ferry migrate it-fail --to node2 --mode "$FAULT_MODE" --json --fault cut-transfer
 	[ "$status" -eq 1 ]
 	echo "$output" | jq -e '.result == "failed" and (.error | test("cut"))'
 	probe_stop
@@ -84,7 +107,7 @@ target_has_it() {
 
 @test "restore fails on the target: source keeps serving" {
 	probe_start "$IP" 7000 memhog
-	run ferry migrate it-fail --to node2 --mode stop-copy --json --fault fail-restore
+	run ferry migrate it-fail --to node2 --mode "$FAULT_MODE" --json --fault fail-restore
 	[ "$status" -eq 1 ]
 	echo "$output" | jq -e '.result == "failed" and (.error | test("restore"))'
 	probe_stop
@@ -99,14 +122,14 @@ target_has_it() {
 }
 
 @test "target equal to source: clear error, nothing changes" {
-	run ferry migrate it-fail --to node1 --mode stop-copy
+	run ferry migrate it-fail --to node1 --mode "$FAULT_MODE"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"already on node1"* ]]
 	assert_source_serving
 }
 
 @test "unknown node: clear error, nothing changes" {
-	run ferry migrate it-fail --to node9 --mode stop-copy
+	run ferry migrate it-fail --to node9 --mode "$FAULT_MODE"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"unknown target node 'node9'"* ]]
 	assert_source_serving
@@ -114,7 +137,7 @@ target_has_it() {
 
 @test "unreachable node: clear error, nothing changes" {
 	kill_agent node2
-	run ferry migrate it-fail --to node2 --mode stop-copy
+	run ferry migrate it-fail --to node2 --mode "$FAULT_MODE"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"unreachable"* ]]
 	assert_source_serving
@@ -131,8 +154,8 @@ target_has_it() {
 	run /usr/bin/python3 "$BATS_TEST_DIRNAME/send_frame.py" /run/ferry/nodes/node1/agent.sock not-json
 	[[ "$output" == *"malformed REQUEST frame"* ]]
 	wait_for grep -q "malformed frame" /run/ferry/nodes/node2/agent.log
-	ferry migrate it-fail --to node2 --mode stop-copy
+	ferry migrate it-fail --to node2 --mode "$FAULT_MODE"
 	[ "$(field it-fail node)" = node2 ]
-	ferry migrate it-fail --to node1 --mode stop-copy
+	ferry migrate it-fail --to node1 --mode "$FAULT_MODE"
 	assert_source_serving
 }

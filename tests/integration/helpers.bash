@@ -28,6 +28,13 @@ memhog_cmd() {
 	(exec 9<>"/dev/tcp/$1/7000" && printf '%s\n' "$2" >&9 && timeout 30 head -n1 <&9)
 }
 
+# memhog_cmd_timeout SECONDS IP LINE: like memhog_cmd, empty output when no
+# answer comes in time (the container is frozen)
+memhog_cmd_timeout() {
+	timeout "$1" bash -c 'exec 9<>"/dev/tcp/$0/7000" && printf "%s\n" "$1" >&9 && head -n1 <&9' \
+		"$2" "$3" 2>/dev/null || true
+}
+
 start_memhog() { # NAME NODE MIB
 	ferry run --node "$2" --name "$1" --image workload -- memhog --mib "$3"
 	wait_for memhog_cmd "$(field "$1" ip)" PING

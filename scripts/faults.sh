@@ -1,0 +1,23 @@
+#!/bin/bash
+# faults.sh - `make faults`: the failure-injection suite in every migration
+# mode (stop-copy, postcopy): agents killed (target during the transfer,
+# source mid-migration then restarted), CRIU killed during the dump, the
+# target's disk full, the transfer cut, the restore failing, bad input.  In
+# every case: never two live copies, never none, the outcome reported.
+# Ends with "N passed, N failed"; `make test` runs the stop-copy half.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+passed=0
+failed=0
+for mode in stop-copy postcopy; do
+	echo "=== faults, mode $mode"
+	out=$(mktemp)
+	FAULT_MODE=$mode FERRY_SUITES=tests/integration/failures.bats scripts/run-integration.sh |
+		tee "$out"
+	passed=$((passed + $(grep -c '^ok ' "$out")))
+	failed=$((failed + $(grep -c '^not ok ' "$out")))
+	rm -f "$out"
+done
+echo
+echo "faults: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
