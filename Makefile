@@ -20,7 +20,8 @@ CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps images demo test unit integration bench clean workloads fuzz fuzz-smoke faults
+.PHONY: all deps images demo test unit integration bench clean workloads fuzz fuzz-smoke faults \
+        cluster-up cluster-down cluster-smoke
 
 all: $(BUILD)/ferry workloads
 
@@ -58,6 +59,17 @@ integration: all images
 
 test: deps all images
 	scripts/test.sh
+
+# a real Kubernetes test cluster on this machine (docs/k8s-cluster.md)
+K8S_VERSION ?= 1.30.14
+cluster-up:
+	scripts/k8s/cluster-up.sh $(K8S_VERSION)
+
+cluster-down:
+	scripts/k8s/cluster-down.sh
+
+cluster-smoke:
+	scripts/k8s/smoke.sh
 
 faults: deps all images
 	scripts/faults.sh

@@ -21,7 +21,7 @@ case "$MINOR" in
   *)      GOTC=auto ;;
 esac
 export GOTOOLCHAIN="${FERRY_K8S_GOTOOLCHAIN:-$GOTC}"
-export GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0 GOPROXY="${GOPROXY:-https://proxy.golang.org}"
+export GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
 GO=/usr/local/go/bin/go; command -v go >/dev/null && GO=$(command -v go)
 
 mkdir -p "$BIN" "$BUILD"; cd "$BUILD"
