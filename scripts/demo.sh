@@ -48,7 +48,7 @@ touch "$WORK/stop"
 wait "$PROBE_PID" || true
 PROBE_PID=
 
-jq -r '"result \(.result)\(if .error then ": " + .error else "" end)\ndowntime \(.downtime_ms) ms, total \(.total_ms) ms, \(.bytes_sent) bytes sent\nphases: \([.phases[] | "\(.name) \(.duration_ms)"] | join(", "))"' "$WORK/report.json"
+jq -r '"mode \(.mode) (\(.plan))\nresult \(.result)\(if .error then ": " + .error else "" end)\ndowntime \(.downtime_ms) ms, total \(.total_ms) ms, \(.bytes_sent) bytes sent\nphases: \([.phases[] | "\(.name) \(.duration_ms)"] | join(", "))"' "$WORK/report.json"
 
 say "checks"
 [ "$(jq -r .result "$WORK/report.json")" = ok ] || fail "migration did not succeed"
