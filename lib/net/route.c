@@ -146,24 +146,6 @@ int route_replace_dev_v4(int netns_fd, const char *dst, int plen, unsigned oif,
 	return 0;
 }
 
-int route_delete_v4(int netns_fd, const char *dst, int plen, ferry_error_t *err)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = route_msg(buf, RTM_DELROUTE, NLM_F_ACK, dst, plen, err);
-	if (!nlh)
-		return -1;
-	struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-	rtm->rtm_scope = RT_SCOPE_NOWHERE;
-	if (rtnl_talk(netns_fd, nlh, NULL, NULL, err) < 0) {
-		if (err && err->errno_value == ESRCH) {
-			ferry_error_clear(err);
-			return 0;
-		}
-		return ferry_error_prefix(err, "delete route %s/%d", dst, plen);
-	}
-	return 0;
-}
-
 static int gateway_attr_cb(const struct nlattr *attr, void *data)
 {
 	if (mnl_attr_get_type(attr) == RTA_GATEWAY &&

@@ -18,7 +18,6 @@ int route_replace_v4(int netns_fd, const char *dst, int plen, const char *gatewa
 /* dst/plen on the interface with index oif (in the target namespace). */
 int route_replace_dev_v4(int netns_fd, const char *dst, int plen, unsigned oif,
 			 ferry_error_t *err);
-int route_delete_v4(int netns_fd, const char *dst, int plen, ferry_error_t *err);
 /* The gateway the namespace would use for dst ("" if directly connected). */
 int route_lookup_gateway_v4(int netns_fd, const char *dst, char gateway[16], ferry_error_t *err);
 

@@ -194,34 +194,53 @@ int wire_recv(int fd, struct wire_frame *f, ferry_error_t *err)
 	return wire_recv_payload(fd, &h, f, err);
 }
 
-int wire_recv_file_meta(int fd, const struct wire_header *h, char name[WIRE_MAX_NAME + 1],
-			struct wire_file_data *out, ferry_error_t *err)
+/* Validates a FILE_DATA prefix (space, name length, name, offset) of which
+ * `avail` bytes are at p, in a frame of frame_len bytes; fills out except
+ * for the data pointer.  Shared by the in-memory and the socket paths. */
+static int parse_file_meta(const uint8_t *p, size_t avail, size_t frame_len,
+			   struct wire_file_data *out, ferry_error_t *err)
 {
-	uint8_t head[3];
-	uint64_t off;
 	uint16_t nl;
-	if (h->length < 3 + 8)
+	uint64_t off;
+	if (avail < 3 || frame_len < 3 + 8)
 		return ferry_error_set(err, 0, "malformed FILE_DATA frame: too short");
-	if (wire_read_exact(fd, head, 3, "FILE_DATA", err) < 0)
-		return -1;
-	memcpy(&nl, head + 1, 2);
+	memcpy(&nl, p + 1, 2);
 	nl = be16toh(nl);
-	if (nl > WIRE_MAX_NAME || h->length < 3u + nl + 8u)
+	if (nl > WIRE_MAX_NAME || frame_len < 3u + nl + 8u)
 		return ferry_error_set(err, 0, "malformed FILE_DATA frame: truncated name or offset");
-	if (wire_read_exact(fd, name, nl, "FILE_DATA", err) < 0 ||
-	    wire_read_exact(fd, &off, 8, "FILE_DATA", err) < 0)
-		return -1;
-	name[nl] = '\0';
-	if (!wire_name_is_safe(name, nl))
+	if (avail < 3u + nl + 8u)
+		return 1; /* valid so far; the caller must read the rest of the prefix */
+	if (!wire_name_is_safe((const char *)p + 3, nl))
 		return ferry_error_set(err, 0, "malformed FILE_DATA frame: unsafe file name");
-	out->space = head[0];
-	out->name = name;
+	memcpy(&off, p + 3 + nl, 8);
+	out->space = p[0];
+	out->name = (const char *)p + 3;
 	out->name_len = nl;
 	out->offset = be64toh(off);
 	out->data = NULL;
-	out->data_len = h->length - 3u - nl - 8u;
+	out->data_len = frame_len - 3u - nl - 8u;
 	if (out->offset > (UINT64_MAX >> 1) - out->data_len)
 		return ferry_error_set(err, 0, "malformed FILE_DATA frame: offset out of range");
+	return 0;
+}
+
+int wire_recv_file_meta(int fd, const struct wire_header *h, char name[WIRE_MAX_NAME + 1],
+			struct wire_file_data *out, ferry_error_t *err)
+{
+	uint8_t meta[3 + WIRE_MAX_NAME + 8];
+	if (wire_read_exact(fd, meta, 3, "FILE_DATA", err) < 0)
+		return -1;
+	if (parse_file_meta(meta, 3, h->length, out, err) < 0)
+		return -1;
+	uint16_t nl;
+	memcpy(&nl, meta + 1, 2);
+	nl = be16toh(nl);
+	if (wire_read_exact(fd, meta + 3, nl + 8u, "FILE_DATA", err) < 0 ||
+	    parse_file_meta(meta, 3u + nl + 8u, h->length, out, err) < 0)
+		return -1;
+	memcpy(name, out->name, nl);
+	name[nl] = '\0';
+	out->name = name;
 	return 0;
 }
 
@@ -276,25 +295,10 @@ json_object *wire_frame_json(const struct wire_frame *f, ferry_error_t *err)
 int wire_parse_file_data(const uint8_t *p, size_t len, struct wire_file_data *out,
 			 ferry_error_t *err)
 {
-	uint16_t nl;
-	uint64_t off;
-	if (len < 3)
-		return ferry_error_set(err, 0, "malformed FILE_DATA frame: too short");
-	memcpy(&nl, p + 1, 2);
-	nl = be16toh(nl);
-	if (nl > WIRE_MAX_NAME || len < 3u + nl + 8u)
-		return ferry_error_set(err, 0, "malformed FILE_DATA frame: truncated name or offset");
-	if (!wire_name_is_safe((const char *)p + 3, nl))
-		return ferry_error_set(err, 0, "malformed FILE_DATA frame: unsafe file name");
-	memcpy(&off, p + 3 + nl, 8);
-	out->space = p[0];
-	out->name = (const char *)p + 3;
-	out->name_len = nl;
-	out->offset = be64toh(off);
-	out->data = p + 3 + nl + 8;
-	out->data_len = len - 3 - nl - 8;
-	if (out->offset > (UINT64_MAX >> 1) - out->data_len)
-		return ferry_error_set(err, 0, "malformed FILE_DATA frame: offset out of range");
+	/* the whole frame is here, so "read more" (1) cannot come back */
+	if (parse_file_meta(p, len, len, out, err) != 0)
+		return -1;
+	out->data = p + 3 + out->name_len + 8;
 	return 0;
 }
 
