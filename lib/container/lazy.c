@@ -29,13 +29,14 @@ static int wait_listening(const char *work_dir, struct proc *p, ferry_error_t *e
 {
 	char sock[PATH_MAX];
 	snprintf(sock, sizeof(sock), "%s/lazy-pages.socket", work_dir);
-	for (int i = 0; i < 1000; i++) {
+	/* this wait is inside the freeze: poll finely (5 s at most) */
+	for (int i = 0; i < 5000; i++) {
 		if (fs_exists(sock))
 			return 0;
 		if (waitpid(p->pid, NULL, WNOHANG) == p->pid)
 			return ferry_error_set(err, 0, "CRIU lazy-pages daemon exited (see %s/lazy-pages.log)",
 					       work_dir);
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		struct timespec ts = { 0, 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 	lazy_daemon_kill(p);

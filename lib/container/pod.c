@@ -40,10 +40,11 @@ static int write_bundle(const struct node *n, json_object *record, const char *d
 	return bundle_write(&bp, err);
 }
 
+/* Starts the container fresh (src NULL) or restores it, stdio on a log pipe. */
 static int start_with_logs(const struct node *n, json_object *record, const char *dir,
-			   const char *image_dir, bool lazy, ferry_error_t *err)
+			   const struct restore_source *src, ferry_error_t *err)
 {
-	char log[PATH_MAX], work[PATH_MAX];
+	char log[PATH_MAX];
 	struct logpipe lp;
 	snprintf(log, sizeof(log), "%s/log", dir);
 	if (logpipe_start(log, &lp, err) < 0)
@@ -51,11 +52,9 @@ static int start_with_logs(const struct node *n, json_object *record, const char
 	struct runc_stdio stdio = { lp.stdin_read, lp.output_write, lp.output_write };
 	const char *name = record_str(record, "name");
 	int rc;
-	if (image_dir) {
-		snprintf(work, sizeof(work), "%s.work", image_dir);
-		rc = fs_mkdir_p(work, 0700, err);
-		if (rc == 0)
-			rc = runc_restore(&n->runc, dir, name, image_dir, work, lazy, &stdio, err);
+	if (src) {
+		rc = runc_restore(&n->runc, dir, name, src->image_dir, src->work_dir, src->lazy,
+				  &stdio, err);
 	} else {
 		rc = runc_run_detached(&n->runc, dir, name, &stdio, err);
 	}
@@ -77,7 +76,7 @@ int pod_create(const struct node *n, json_object *record, ferry_error_t *err)
 	if (fs_mkdir_p(dir, 0700, err) < 0 || podnet_create(&pn, err) < 0)
 		goto out;
 	if (rootfs_mount(dir, img.rootfs, err) < 0 || write_bundle(n, record, dir, &pn, err) < 0 ||
-	    start_with_logs(n, record, dir, NULL, false, err) < 0 || store_save(n->self.name, record, err) < 0 ||
+	    start_with_logs(n, record, dir, NULL, err) < 0 || store_save(n->self.name, record, err) < 0 ||
 	    podnet_route_to_node(n->host_netns_fd, pn.ip, n->self.address, err) < 0)
 		goto out;
 	rc = 0;
@@ -106,7 +105,7 @@ int pod_prepare(const struct node *n, json_object *record, ferry_error_t *err)
 	return fs_mkdir_p(upper, 0755, err);
 }
 
-int pod_restore(const struct node *n, json_object *record, const char *image_dir, bool lazy,
+int pod_restore(const struct node *n, json_object *record, const struct restore_source *src,
 		ferry_error_t *err)
 {
 	char dir[PATH_MAX];
@@ -116,7 +115,7 @@ int pod_restore(const struct node *n, json_object *record, const char *image_dir
 		return -1;
 	int rc = rootfs_mount(dir, img.rootfs, err);
 	image_release(&img);
-	if (rc < 0 || start_with_logs(n, record, dir, image_dir, lazy, err) < 0)
+	if (rc < 0 || start_with_logs(n, record, dir, src, err) < 0)
 		return -1;
 	return store_save(n->self.name, record, err);
 }

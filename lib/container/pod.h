@@ -22,9 +22,16 @@ int pod_create(const struct node *n, json_object *record, ferry_error_t *err);
 /* Target side of a migration: network namespace with the pod's IP (not yet
  * routed to this node), empty layer directories and the bundle. */
 int pod_prepare(const struct node *n, json_object *record, ferry_error_t *err);
-/* Target side: mount the received layer and restore from image_dir (its work
- * directory is image_dir.work; lazy: memory from a lazy-pages daemon there). */
-int pod_restore(const struct node *n, json_object *record, const char *image_dir, bool lazy,
+/* Where a restore reads from: CRIU images, CRIU's work directory (created by
+ * the caller; a lazy-pages daemon listens there when lazy is set). */
+struct restore_source {
+	const char *image_dir;
+	const char *work_dir;
+	bool lazy;
+};
+
+/* Target side: mount the received layer and restore from src. */
+int pod_restore(const struct node *n, json_object *record, const struct restore_source *src,
 		ferry_error_t *err);
 /* Stops and removes everything of the pod on this node (not its IP). */
 void pod_destroy(const struct node *n, const char *name, const char *ip);

@@ -153,7 +153,7 @@ static int make_scratch(struct source *s, ferry_error_t *err)
 	return 0;
 }
 
-/* The in-flight marker: present from the freeze until the migration is
+/* The in-flight marker: present from just before the freeze until the migration is
  * settled; holds the checkpoint's process group (0 before it starts). */
 static void mark_in_flight(struct source *s, pid_t checkpoint_pgid)
 {
@@ -163,7 +163,7 @@ static void mark_in_flight(struct source *s, pid_t checkpoint_pgid)
 	snprintf(dir, sizeof(dir), "%s", path);
 	*strrchr(dir, '/') = '\0';
 	int n = snprintf(text, sizeof(text), "%d\n", (int)checkpoint_pgid);
-	if (fs_mkdir_p(dir, 0700, &err) < 0 || fs_write_file_atomic(path, text, (size_t)n, &err) < 0)
+	if (fs_mkdir_p(dir, 0700, &err) < 0 || fs_replace_file(path, text, (size_t)n, &err) < 0)
 		log_warn("in-flight marker: %s", err.message);
 }
 
@@ -180,7 +180,6 @@ static int freeze(struct source *s, ferry_error_t *err)
 {
 	report_phase_begin(s->report, "freeze");
 	s->report->freeze_at = clock_now_ms();
-	mark_in_flight(s, 0);
 	s->holding = true;
 	if (hold_engage(&s->hold, s->node->host_netns_fd, s->pn.ip, err) < 0)
 		return -1;
@@ -452,7 +451,10 @@ static int choose_mode(struct source *s, json_object *request, ferry_error_t *er
 
 static int run_phases(struct source *s, ferry_error_t *err)
 {
-	if (prepare_target(s, err) < 0 || make_scratch(s, err) < 0 || freeze(s, err) < 0 ||
+	if (prepare_target(s, err) < 0 || make_scratch(s, err) < 0)
+		return -1;
+	mark_in_flight(s, 0); /* before the freeze: recovery settles it either way */
+	if (freeze(s, err) < 0 ||
 	    dump_and_stream(s, err) < 0 || send_layer_and_log(s, err) < 0 ||
 	    await_restore(s, err) < 0 || commit(s, err) < 0)
 		return -1;

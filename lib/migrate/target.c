@@ -31,7 +31,7 @@ struct target {
 	struct pod_net pn;
 	struct stream_receiver rx;
 	struct wire_frame frame;
-	char scratch[PATH_MAX], images[PATH_MAX];
+	char scratch[PATH_MAX], images[PATH_MAX], work[PATH_MAX];
 	char page_server[64];    /* post-copy: where the source serves memory */
 	struct proc lazy;        /* post-copy: CRIU's lazy-pages daemon */
 	bool prepared;
@@ -76,11 +76,12 @@ static int prepare(struct target *t, ferry_error_t *err)
 	char dir[PATH_MAX];
 	config_scratch_dir(t->scratch, sizeof(t->scratch), t->node->self.name, name);
 	snprintf(t->images, sizeof(t->images), "%s/images", t->scratch);
+	snprintf(t->work, sizeof(t->work), "%s/work", t->scratch);
 	config_container_dir(dir, sizeof(dir), t->node->self.name, name);
 	pod_net(t->node, t->record, &t->pn);
 	t->prepared = true;
 	if (fs_rm_rf(t->scratch, err) < 0 || fs_mkdir_p(t->images, 0700, err) < 0 ||
-	    pod_prepare(t->node, t->record, err) < 0 || podnet_lock(&t->pn, err) < 0)
+	    fs_mkdir_p(t->work, 0700, err) < 0 || pod_prepare(t->node, t->record, err) < 0 || podnet_lock(&t->pn, err) < 0)
 		return -1;
 	if (!strcmp(t->fault, "fill-target-disk")) {
 		/* test-only: a 64 KiB filesystem for the images, a real ENOSPC */
@@ -169,15 +170,10 @@ static int restore(struct target *t, ferry_error_t *err)
 		unlink(inv); /* test-only: makes CRIU's restore fail for real */
 	}
 	double start = clock_now_ms();
-	bool lazy = t->page_server[0] != '\0';
-	if (lazy) {
-		char work[PATH_MAX + 8];
-		snprintf(work, sizeof(work), "%s.work", t->images);
-		if (fs_mkdir_p(work, 0700, err) < 0 ||
-		    lazy_daemon_start(t->images, work, t->page_server, &t->lazy, err) < 0)
-			return -1;
-	}
-	if (pod_restore(t->node, t->record, t->images, lazy, err) < 0)
+	struct restore_source src = { t->images, t->work, t->page_server[0] != '\0' };
+	if (src.lazy && lazy_daemon_start(t->images, t->work, t->page_server, &t->lazy, err) < 0)
+		return -1;
+	if (pod_restore(t->node, t->record, &src, err) < 0)
 		return -1;
 	_cleanup_json_ json_object *m = json_object_new_object();
 	json_object_object_add(m, "restore_ms", json_object_new_double(clock_now_ms() - start));

@@ -121,7 +121,8 @@ ssize_t fs_read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
-int fs_write_file_atomic(const char *path, const void *data, size_t len, ferry_error_t *err)
+static int write_via_rename(const char *path, const void *data, size_t len, bool durable,
+			    ferry_error_t *err)
 {
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, getpid()) >= (int)sizeof(tmp))
@@ -129,7 +130,7 @@ int fs_write_file_atomic(const char *path, const void *data, size_t len, ferry_e
 	_cleanup_fd_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return ferry_error_set(err, errno, "create %s", tmp);
-	if (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fs_write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		int e = errno;
 		unlink(tmp);
 		return ferry_error_set(err, e, "write %s", tmp);
@@ -140,6 +141,16 @@ int fs_write_file_atomic(const char *path, const void *data, size_t len, ferry_e
 		return ferry_error_set(err, e, "rename %s", path);
 	}
 	return 0;
+}
+
+int fs_write_file_atomic(const char *path, const void *data, size_t len, ferry_error_t *err)
+{
+	return write_via_rename(path, data, len, true, err);
+}
+
+int fs_replace_file(const char *path, const void *data, size_t len, ferry_error_t *err)
+{
+	return write_via_rename(path, data, len, false, err);
 }
 
 bool fs_exists(const char *path)

@@ -4,14 +4,6 @@
 
 load helpers
 
-teardown_file() {
-	no_sanitizer_reports
-}
-
-setup_file() {
-	"$FERRY" sandbox up --nodes 2 >/dev/null
-}
-
 # FAULT_MODE: the migration mode under test (`make faults` runs both)
 FAULT_MODE=${FAULT_MODE:-stop-copy}
 

@@ -71,3 +71,13 @@ remove_all() { for n in "$@"; do ferry rm "$n" >/dev/null 2>&1 || true; done; }
 no_sanitizer_reports() {
 	! grep -sE "AddressSanitizer|LeakSanitizer|runtime error:" /run/ferry/nodes/*/agent.log
 }
+
+# Every suite runs on a two-node sandbox and ends by checking the agents'
+# logs for sanitizer reports; a suite may override either.
+setup_file() {
+	"$FERRY" sandbox up --nodes 2 >/dev/null
+}
+
+teardown_file() {
+	no_sanitizer_reports
+}

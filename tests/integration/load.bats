@@ -7,12 +7,8 @@
 load helpers
 
 teardown_file() {
-	no_sanitizer_reports
 	for i in $(seq 20); do ferry rm "it-load-$i" >/dev/null 2>&1 || true; done
-}
-
-setup_file() {
-	"$FERRY" sandbox up --nodes 2 >/dev/null
+	no_sanitizer_reports
 }
 
 @test "20 concurrent migrations: all succeed, queued beyond the per-node limit" {

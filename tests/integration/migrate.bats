@@ -3,14 +3,6 @@
 
 load helpers
 
-teardown_file() {
-	no_sanitizer_reports
-}
-
-setup_file() {
-	"$FERRY" sandbox up --nodes 2 >/dev/null
-}
-
 teardown() {
 	remove_all it-counter it-tcp it-redis it-pingpong
 }

@@ -4,10 +4,6 @@
 
 load helpers
 
-setup_file() {
-	"$FERRY" sandbox up --nodes 2 >/dev/null
-}
-
 teardown() {
 	remove_all it-env it-rootfs it-ps
 }
