@@ -5,7 +5,7 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation -Ilib -I. -MMD -MP
-LDLIBS  += -ljson-c -lmnl -lxxhash -lm
+LDLIBS  += -ljson-c -lmnl -lxxhash -lssl -lcrypto -lm
 
 ifeq ($(SAN),1)
 BUILD   := build/san
@@ -74,8 +74,13 @@ cluster-smoke:
 faults: deps all images
 	scripts/faults.sh
 
-bench: deps all images
+bench: deps all images $(BUILD)/bench/streamcost
 	bench/run.sh
+
+# what TLS costs the image stream, on the sandbox fabric (bench/run.sh runs it)
+$(BUILD)/bench/streamcost: bench/streamcost.c $(BUILD)/libferry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libferry.a $(LDLIBS)
 
 # fuzz targets (libFuzzer, clang): `make fuzz` runs each for FUZZ_SECONDS (default
 # 60); `make fuzz-smoke` (part of `make test`) runs each briefly

@@ -66,6 +66,7 @@ shopt -s inherit_errexit
 SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
 REPO_ROOT=$(cd "$(dirname "$SCRIPT")/.." && pwd)
 FERRY=$REPO_ROOT/build/ferry
+STREAMCOST=$REPO_ROOT/build/bench/streamcost
 PROBE=$REPO_ROOT/build/workloads/probe
 PLOT=$REPO_ROOT/bench/plot.py
 COUNTPOLL=$REPO_ROOT/bench/countpoll.py
@@ -330,6 +331,22 @@ count_stop() {
         COUNT_JSON=$(jq -n --arg e "$COUNT_JSON" '{error: ("countpoll summarize: " + $e)}')
 }
 
+# measure_tls -> TLS_JSON: ferry's image stream over the fabric, plain TCP
+# against mutual TLS, 1 GiB each, three times (bench/streamcost.c); the median
+measure_tls() {
+    local runs=() out
+    log "measuring what TLS costs the image stream (3 x 1 GiB plain and TLS)"
+    for _ in 1 2 3; do
+        out=$("$STREAMCOST" "$SRC_NETNS" "$DST_NETNS" "$(node_address "$DST_NODE")" \
+            "$SRC_NODE" "$DST_NODE" 1024 2>&1) && runs+=("$out")
+    done
+    TLS_JSON=$(printf '%s\n' "${runs[@]}" | jq -sc '
+        if length == 0 then {error: "streamcost failed"} else
+        sort_by(.tls_over_plain) | .[length / 2 | floor] + {runs: length} end' 2>/dev/null) ||
+        TLS_JSON='{"error": "streamcost failed"}'
+    log "stream: $(jq -r '"plain \(.plain_mbytes_per_s) MB/s, TLS \(.tls_mbytes_per_s) MB/s (\(.tls_over_plain)x)"' <<<"$TLS_JSON")"
+}
+
 # measure_link -> LINK_JSON: iperf3, one TCP stream, netns ferry-node1 -> ferry-node2
 measure_link() {
     local dst_addr out rc=0
@@ -575,11 +592,11 @@ write_results() {
     local runs_file=$1
     jq -s --arg sizes "$SIZES" --arg kernel "$(uname -r)" --arg criu "$("$CRIU" --version 2>/dev/null | head -n1)" \
         --arg runc "$("$RUNC" --version | head -n1)" --arg date "$(date -u +%FT%TZ)" \
-        --argjson link "$LINK_JSON" --slurpfile old "$OLD_RESULTS" '
+        --argjson link "$LINK_JSON" --argjson tls "${TLS_JSON:-null}" --slurpfile old "$OLD_RESULTS" '
         ($sizes | split(" ") | map(select(. != "") | tonumber)) as $new
         | ([$old[0].runs[]? | select(.method != null and (.size_mib as $s | $new | index($s) | not))]
            + .) as $runs
-        | {date: $date, kernel: $kernel, runc: $runc, criu: $criu, link: $link,
+        | {date: $date, kernel: $kernel, runc: $runc, criu: $criu, link: $link, tls_stream: $tls,
            sizes_mib: ($runs | map(.size_mib) | unique),
            methods: (["stop-copy", "postcopy", "baseline"] as $all
                      | $all - ($all - ($runs | map(.method)))),
@@ -608,6 +625,10 @@ write_table() {
           (if $bps then "\($bps / 1e9 * 100 | round / 100) Gbit/s (iperf3, 1 TCP stream)"
            else "not measured" end) +
           "; ideal = memory size / the throughput measured in the same run (link_bps of each run in results.json). \(.date), kernel \(.kernel).",
+          "",
+          (if .tls_stream.tls_over_plain then
+             "Mutual TLS: the ferry image stream (1 GiB, fabric) runs at \(.tls_stream.tls_mbytes_per_s) MB/s over TLS against \(.tls_stream.plain_mbytes_per_s) MB/s plain (\(.tls_stream.tls_over_plain)x; median of \(.tls_stream.runs)). Every ferry migration below runs over TLS."
+           else "Mutual TLS: not measured" end),
           "",
           "| size MiB | method | downtime ms | client gap ms | total ms | total / ideal | vs baseline downtime | VERIFY |",
           "|---:|---|---:|---:|---:|---:|---:|---|",
@@ -645,6 +666,7 @@ main() {
     local runs=$SCRATCH/runs.jsonl size m out failed=0 bps
     : >"$runs"
     measure_link
+    measure_tls
     bps=$(jq '.bits_per_second' <<<"$LINK_JSON")
     for size in $SIZES; do
         for m in $METHODS; do

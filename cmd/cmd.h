@@ -18,6 +18,7 @@ int cmd_rm(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_pki(int argc, char **argv);
 
 /* Prints "ferry: <message>" to stderr and returns 1 (the exit status). */
 int cmd_fail(const ferry_error_t *err);

@@ -20,6 +20,7 @@ static const struct {
 	{ "images", cmd_images, "[--json]: list local images" },
 	{ "migrate", cmd_migrate, "NAME --to NODE [--json]: live-migrate a container" },
 	{ "check", cmd_check, "[--json]: check runc, CRIU and kernel features" },
+	{ "pki", cmd_pki, "init | issue --name N --role agent|controller [--ip A]: certificates" },
 	{ "agent", cmd_agent, "--node N: run a node agent (started by `sandbox up`)" },
 };
 

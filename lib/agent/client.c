@@ -35,10 +35,12 @@ json_object *client_call(const char *node, json_object *request, client_progress
 	struct wire_frame f = { 0 };
 	_cleanup_fd_ int fd = connect_agent(node, err);
 	json_object *result = NULL;
-	if (fd < 0 || wire_send_json(fd, WIRE_REQUEST, request, err) < 0)
+	struct wire_conn c;
+	wire_conn_init_plain(&c, fd);
+	if (fd < 0 || wire_send_json(&c, WIRE_REQUEST, request, err) < 0)
 		return NULL;
 	for (;;) {
-		if (wire_recv(fd, &f, err) < 0)
+		if (wire_recv(&c, &f, err) < 0)
 			break;
 		if (f.type == WIRE_PROGRESS) {
 			json_object *p = wire_frame_json(&f, NULL);

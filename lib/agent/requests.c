@@ -145,13 +145,14 @@ static json_object *op_rm(const struct node *n, json_object *req, ferry_error_t 
 	return r;
 }
 
-static json_object *op_migrate(const struct node *n, json_object *req, int fd, ferry_error_t *err)
+static json_object *op_migrate(const struct node *n, json_object *req, struct wire_conn *c,
+			       ferry_error_t *err)
 {
 	struct migration_report report;
 	_cleanup_fd_ int lock = lock_container(n, record_str(req, "name"), err);
 	if (lock < 0)
 		return NULL;
-	migrate_source(n, req, fd, &report, err);
+	migrate_source(n, req, c, &report, err);
 	log_info("migration of %s to %s: %s", report.name, report.to, report.ok ? "ok" : report.error);
 	return report_to_json(&report);
 }
@@ -163,7 +164,8 @@ static int peer_is_root(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0;
 }
 
-static json_object *dispatch(const struct node *n, json_object *req, int fd, ferry_error_t *err)
+static json_object *dispatch(const struct node *n, json_object *req, struct wire_conn *c,
+			     ferry_error_t *err)
 {
 	const char *op = record_str(req, "op");
 	if (!strcmp(op, "ping"))
@@ -175,29 +177,36 @@ static json_object *dispatch(const struct node *n, json_object *req, int fd, fer
 	if (!strcmp(op, "rm"))
 		return op_rm(n, req, err);
 	if (!strcmp(op, "migrate"))
-		return op_migrate(n, req, fd, err);
+		return op_migrate(n, req, c, err);
 	ferry_error_set(err, 0, "unknown operation '%s'", op);
 	return NULL;
+}
+
+void requests_answer_frame(const struct node *n, struct wire_conn *c, struct wire_frame *f)
+{
+	ferry_error_t err = { 0 };
+	_cleanup_json_ json_object *req = f->type == WIRE_REQUEST ? wire_frame_json(f, &err) : NULL;
+	if (f->type != WIRE_REQUEST)
+		ferry_error_set(&err, 0, "protocol error: expected REQUEST, got %s",
+				wire_type_name(f->type));
+	_cleanup_json_ json_object *result = req ? dispatch(n, req, c, &err) : NULL;
+	if (result)
+		wire_send_json(c, WIRE_RESULT, result, NULL);
+	else
+		wire_send_error(c, err.message);
 }
 
 void requests_serve(const struct node *n, int fd)
 {
 	ferry_error_t err = { 0 };
 	struct wire_frame f = { 0 };
-	if (!peer_is_root(fd)) {
-		wire_send_error(fd, "permission denied: only root may control the agent");
-		return;
-	}
-	if (wire_expect(fd, &f, WIRE_REQUEST, &err) < 0) {
-		wire_send_error(fd, err.message);
-		wire_frame_release(&f);
-		return;
-	}
-	_cleanup_json_ json_object *req = wire_frame_json(&f, &err);
-	wire_frame_release(&f);
-	_cleanup_json_ json_object *result = req ? dispatch(n, req, fd, &err) : NULL;
-	if (result)
-		wire_send_json(fd, WIRE_RESULT, result, NULL);
+	struct wire_conn c;
+	wire_conn_init_plain(&c, fd);
+	if (!peer_is_root(fd))
+		wire_send_error(&c, "permission denied: only root may control the agent");
+	else if (wire_recv(&c, &f, &err) < 0)
+		wire_send_error(&c, err.message);
 	else
-		wire_send_error(fd, err.message);
+		requests_answer_frame(n, &c, &f);
+	wire_frame_release(&f);
 }

@@ -4,10 +4,13 @@
 #include "agent/server.h"
 #include "agent/recovery.h"
 #include "agent/requests.h"
+#include "migrate/peer.h"
 #include "migrate/target.h"
 #include "net/netns.h"
 #include "sandbox/config.h"
 #include "sandbox/node.h"
+#include "tls/pki.h"
+#include "tls/session.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -64,13 +67,48 @@ static int listen_tcp(const char *address, int port, ferry_error_t *err)
 	return take_fd(&fd);
 }
 
+/* What an authenticated peer may start: an agent a migration to this node,
+ * the controller a control request. */
+static void dispatch_peer(const struct node *n, struct wire_conn *c, const char *peer,
+			  struct wire_frame *f)
+{
+	ferry_error_t err = { 0 };
+	bool agent = !strcmp(c->peer_role, PKI_ROLE_AGENT);
+	if (f->type == WIRE_PREPARE && agent) {
+		if (migrate_target(n, c, peer, f, &err) < 0)
+			log_warn("incoming migration failed: %s", err.message);
+	} else if (f->type == WIRE_REQUEST && !agent) {
+		requests_answer_frame(n, c, f);
+	} else {
+		log_warn("refused %s from %s %s", wire_type_name(f->type), c->peer_role, peer);
+		wire_send_error(c, "permission denied: this peer may not send that request");
+	}
+}
+
+/* One TCP connection: mutual TLS before anything is read, then HELLO, then
+ * the peer's first frame decides what it is.  Owns fd. */
 static void serve_peer(const struct node *n, int fd)
 {
 	ferry_error_t err = { 0 };
+	struct wire_conn c;
+	struct wire_frame f = { 0 };
+	char peer[48];
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (migrate_target(n, fd, &err) < 0)
-		log_warn("incoming migration failed: %s", err.message);
+	if (wire_set_timeouts(fd, PEER_IO_TIMEOUT_MS, &err) < 0 ||
+	    tls_accept(n->tls, fd, &c, &err) < 0) {
+		log_warn("refused a connection: %s", err.message);
+		close(fd);
+		return;
+	}
+	if (peer_accept_hello(&c, &n->self, peer, &f, &err) < 0 || wire_recv(&c, &f, &err) < 0) {
+		log_warn("connection from %s: %s", c.peer_name, err.message);
+		wire_send_error(&c, err.message);
+	} else {
+		dispatch_peer(n, &c, peer, &f);
+	}
+	wire_frame_release(&f);
+	wire_conn_close(&c);
 }
 
 /* Forks a child to serve one connection; the parent keeps listening. */
@@ -85,11 +123,12 @@ static void dispatch_connection(const struct node *n, int listener, int other, b
 		close(other);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
-		if (is_peer)
+		if (is_peer) {
 			serve_peer(n, fd);
-		else
+		} else {
 			requests_serve(n, fd);
-		close(fd);
+			close(fd);
+		}
 		_exit(0);
 	}
 	if (pid < 0)
@@ -129,12 +168,13 @@ static void install_signals(void)
 int agent_run(const char *node_name, ferry_error_t *err)
 {
 	struct node n;
-	char sock_path[PATH_MAX], dir[PATH_MAX];
+	char sock_path[PATH_MAX], dir[PATH_MAX], pki[PATH_MAX];
 	log_init("agent", LOG_INFO);
 	if (node_init(&n, node_name, err) < 0)
 		return -1;
 	if (fs_mkdir_p(config_node_state_dir(dir, sizeof(dir), node_name), 0700, err) < 0 ||
-	    config_write_criu_conf(err) < 0 ||
+	    config_write_criu_conf(node_name, err) < 0 ||
+	    !(n.tls = tls_context_new(config_pki_dir(pki, sizeof(pki)), node_name, err)) ||
 	    netns_enter(n.self.netns, err) < 0)
 		return -1;
 	config_agent_socket(sock_path, sizeof(sock_path), node_name);

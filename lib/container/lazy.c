@@ -44,13 +44,14 @@ static int wait_listening(const char *work_dir, struct proc *p, ferry_error_t *e
 }
 
 int lazy_daemon_start(const char *image_dir, const char *work_dir, const char *page_server,
-		      struct proc *p, ferry_error_t *err)
+		      const char *criu_conf, struct proc *p, ferry_error_t *err)
 {
 	char ip[64], port[16];
 	if (split_address(page_server, ip, port, err) < 0)
 		return -1;
 	/* FERRY_DEBUG: CRIU's most verbose log (it slows the transfer down) */
-	const char *argv[] = { config_get()->criu, "lazy-pages", "--page-server", "--address", ip,
+	const char *argv[] = { config_get()->criu, "lazy-pages", "--config", criu_conf,
+			       "--page-server", "--address", ip,
 			       "--port", port, "--images-dir", image_dir, "--work-dir", work_dir,
 			       "--log-file", "lazy-pages.log", getenv("FERRY_DEBUG") ? "-v4" : NULL,
 			       NULL };

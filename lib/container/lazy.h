@@ -17,6 +17,7 @@
 /* Starts the daemon for images in image_dir, working (and listening) in
  * work_dir, fetching from page_server ("ip:port"); returns once it listens. */
 int lazy_daemon_start(const char *image_dir, const char *work_dir, const char *page_server,
+		      const char *criu_conf,
 		      struct proc *p, ferry_error_t *err);
 /* Stops a daemon that is no longer wanted (rollback). */
 void lazy_daemon_kill(struct proc *p);

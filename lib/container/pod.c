@@ -36,7 +36,8 @@ static int write_bundle(const struct node *n, json_object *record, const char *d
 	snprintf(cgroup, sizeof(cgroup), "/ferry/%s/%s", n->self.name, record_str(record, "name"));
 	struct bundle_params bp = { .dir = dir, .record = record, .netns_path = netns_path,
 				    .cgroup_path = cgroup,
-				    .criu_config = config_criu_conf(criu_conf, sizeof(criu_conf)) };
+				    .criu_config = config_criu_conf(criu_conf, sizeof(criu_conf),
+								    n->self.name) };
 	return bundle_write(&bp, err);
 }
 

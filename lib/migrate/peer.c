@@ -2,6 +2,8 @@
  * peer.c - see peer.h.
  */
 #include "migrate/peer.h"
+#include "tls/pki.h"
+#include "tls/session.h"
 #include "util/cleanup.h"
 
 #include <arpa/inet.h>
@@ -42,7 +44,7 @@ static json_object *hello(const struct node_info *self)
 	return h;
 }
 
-int peer_connect(const struct node_info *self, const struct node_info *to,
+int peer_connect(const struct node *node, const struct node_info *to, struct wire_conn *c,
 		 struct wire_frame *frame, ferry_error_t *err)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)to->migration_port) };
@@ -57,18 +59,23 @@ int peer_connect(const struct node_info *self, const struct node_info *to,
 	    wire_set_timeouts(fd, PEER_IO_TIMEOUT_MS, err) < 0)
 		return ferry_error_prefix(err, "node %s (%s:%d) is unreachable", to->name, to->address,
 					  to->migration_port);
-	_cleanup_json_ json_object *h = hello(self);
-	if (wire_send_json(fd, WIRE_HELLO, h, err) < 0 ||
-	    wire_expect(fd, frame, WIRE_HELLO_OK, err) < 0)
+	if (tls_connect(node->tls, fd, to->name, PKI_ROLE_AGENT, c, err) < 0)
+		return ferry_error_prefix(err, "node %s (%s:%d)", to->name, to->address,
+					  to->migration_port);
+	take_fd(&fd); /* c owns it now */
+	_cleanup_json_ json_object *h = hello(&node->self);
+	if (wire_send_json(c, WIRE_HELLO, h, err) < 0 ||
+	    wire_expect(c, frame, WIRE_HELLO_OK, err) < 0) {
+		wire_conn_close(c);
 		return ferry_error_prefix(err, "handshake with node %s", to->name);
-	return take_fd(&fd);
+	}
+	return 0;
 }
 
-int peer_accept_hello(int sock, const struct node_info *self, char peer_node[48],
+int peer_accept_hello(struct wire_conn *c, const struct node_info *self, char peer_node[48],
 		      struct wire_frame *frame, ferry_error_t *err)
 {
-	if (wire_set_timeouts(sock, PEER_IO_TIMEOUT_MS, err) < 0 ||
-	    wire_expect(sock, frame, WIRE_HELLO, err) < 0)
+	if (wire_expect(c, frame, WIRE_HELLO, err) < 0)
 		return -1;
 	_cleanup_json_ json_object *h = wire_frame_json(frame, err);
 	json_object *v;
@@ -79,6 +86,10 @@ int peer_accept_hello(int sock, const struct node_info *self, char peer_node[48]
 	if (!json_object_object_get_ex(h, "node", &v))
 		return ferry_error_set(err, 0, "malformed HELLO: no node");
 	snprintf(peer_node, 48, "%s", json_object_get_string(v));
+	/* a node speaks only for itself: its HELLO must name its certificate */
+	if (strcmp(peer_node, c->peer_name))
+		return ferry_error_set(err, 0, "peer with the certificate of '%s' says it is '%s'",
+				       c->peer_name, peer_node);
 	_cleanup_json_ json_object *ok = hello(self);
-	return wire_send_json(sock, WIRE_HELLO_OK, ok, err);
+	return wire_send_json(c, WIRE_HELLO_OK, ok, err);
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 
 void report_init(struct migration_report *r, const char *name, const char *from, const char *to,
-		 const char *mode, int progress_fd)
+		 const char *mode, struct wire_conn *progress)
 {
 	memset(r, 0, sizeof(*r));
 	snprintf(r->name, sizeof(r->name), "%s", name);
@@ -18,7 +18,7 @@ void report_init(struct migration_report *r, const char *name, const char *from,
 	snprintf(r->to, sizeof(r->to), "%s", to);
 	snprintf(r->mode, sizeof(r->mode), "%s", mode);
 	r->t0 = clock_now_ms();
-	r->progress_fd = progress_fd;
+	r->progress = progress;
 }
 
 void report_phase_begin(struct migration_report *r, const char *phase)
@@ -45,14 +45,14 @@ void report_phase_end(struct migration_report *r)
 
 void report_progress(struct migration_report *r)
 {
-	if (r->progress_fd < 0 || r->n_phases == 0)
+	if (!r->progress || r->n_phases == 0)
 		return;
 	json_object *m = json_object_new_object();
 	json_object_object_add(m, "phase", json_object_new_string(r->phases[r->n_phases - 1].name));
 	json_object_object_add(m, "bytes_sent", json_object_new_int64((int64_t)r->bytes_sent));
 	json_object_object_add(m, "elapsed_ms", json_object_new_double(clock_now_ms() - r->t0));
-	if (wire_send_json(r->progress_fd, WIRE_PROGRESS, m, NULL) < 0)
-		r->progress_fd = -1; /* the CLI went away; the migration goes on */
+	if (wire_send_json(r->progress, WIRE_PROGRESS, m, NULL) < 0)
+		r->progress = NULL; /* the CLI went away; the migration goes on */
 	json_object_put(m);
 }
 

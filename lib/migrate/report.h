@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <json-c/json.h>
+#include "wire/conn.h"
 
 #define REPORT_MAX_PHASES 16
 
@@ -33,11 +34,11 @@ struct migration_report {
 	size_t held_packets;   /* client packets kept during the move, then delivered */
 	struct report_phase phases[REPORT_MAX_PHASES];
 	int n_phases;
-	int progress_fd;   /* CLI connection for PROGRESS frames, or -1 */
+	struct wire_conn *progress; /* CLI connection for PROGRESS frames, or NULL */
 };
 
 void report_init(struct migration_report *r, const char *name, const char *from, const char *to,
-		 const char *mode, int progress_fd);
+		 const char *mode, struct wire_conn *progress);
 void report_phase_begin(struct migration_report *r, const char *phase);
 void report_phase_end(struct migration_report *r);
 /* Sends a PROGRESS frame (current phase, bytes) if a CLI is listening. */

@@ -40,7 +40,7 @@ struct source {
 	struct pod_net pn;
 	struct migration_report *report;
 	const char *fault;            /* test-only fault injection, or "" */
-	int sock;
+	struct wire_conn conn;        /* to the target agent; fd -1 when closed */
 	struct wire_frame frame;
 	char images[PATH_MAX], work[PATH_MAX], scratch[PATH_MAX];
 	struct hold hold;             /* the pod's incoming packets during the move */
@@ -106,18 +106,16 @@ static int take_outgoing_slot(struct source *s, ferry_error_t *err)
 static int try_prepare(struct source *s, bool *busy, ferry_error_t *err)
 {
 	*busy = false;
-	s->sock = peer_connect(&s->node->self, s->target, &s->frame, err);
-	if (s->sock < 0)
+	if (peer_connect(s->node, s->target, &s->conn, &s->frame, err) < 0)
 		return -1;
 	_cleanup_json_ json_object *prep = json_object_new_object();
 	json_object_object_add(prep, "record", json_object_get(s->record));
 	json_object_object_add(prep, "fault", json_object_new_string(s->fault));
-	if (wire_send_json(s->sock, WIRE_PREPARE, prep, err) == 0 &&
-	    wire_expect(s->sock, &s->frame, WIRE_PREPARED, err) == 0)
+	if (wire_send_json(&s->conn, WIRE_PREPARE, prep, err) == 0 &&
+	    wire_expect(&s->conn, &s->frame, WIRE_PREPARED, err) == 0)
 		return 0;
 	*busy = strncmp(err->message, "busy:", 5) == 0;
-	close(s->sock);
-	s->sock = -1;
+	wire_conn_close(&s->conn);
 	return -1;
 }
 
@@ -222,7 +220,7 @@ static int inject_dump_fault(struct source *s, pid_t checkpoint, ferry_error_t *
 	}
 	if (strcmp(s->fault, "cut-transfer"))
 		return 0;
-	shutdown(s->sock, SHUT_RDWR);
+	shutdown(s->conn.fd, SHUT_RDWR);
 	return ferry_error_set(err, 0, "transfer cut (fault injected)");
 }
 
@@ -277,7 +275,7 @@ static int dump_and_stream(struct source *s, ferry_error_t *err)
 		return ferry_error_is_set(err) ? -1 : ferry_error_set(err, errno, "pipe");
 	o.lazy_page_server = s->postcopy ? s->page_server_addr : NULL;
 	o.status_fd = status[1];
-	int rc = stream_sender_init(&tx, s->sock, SPACE_IMAGES, s->images, err);
+	int rc = stream_sender_init(&tx, &s->conn, SPACE_IMAGES, s->images, err);
 	tx.max_bytes_per_s = s->max_bytes_per_s;
 	if (rc == 0)
 		rc = runc_checkpoint_spawn(&s->node->runc, record_str(s->record, "name"), &o, &p, err);
@@ -317,22 +315,22 @@ static int send_layer_and_log(struct source *s, ferry_error_t *err)
 	config_container_dir(dir, sizeof(dir), s->node->self.name, record_str(s->record, "name"));
 	snprintf(upper, sizeof(upper), "%s/upper", dir);
 	snprintf(log, sizeof(log), "%s/log", dir);
-	if (tree_send(s->sock, upper, &s->report->bytes_sent, err) < 0)
+	if (tree_send(&s->conn, upper, &s->report->bytes_sent, err) < 0)
 		return ferry_error_prefix(err, "send writable layer");
-	if (fs_exists(log) && stream_send_file(s->sock, SPACE_LOGS, log, "log",
+	if (fs_exists(log) && stream_send_file(&s->conn, SPACE_LOGS, log, "log",
 					       &s->report->bytes_sent, err) < 0)
 		return ferry_error_prefix(err, "send container log");
 	_cleanup_json_ json_object *done = json_object_new_object();
 	json_object_object_add(done, "bytes", json_object_new_int64((int64_t)s->report->bytes_sent));
 	if (s->postcopy)
 		json_object_object_add(done, "page_server", json_object_new_string(s->page_server_addr));
-	return wire_send_json(s->sock, WIRE_DUMP_DONE, done, err);
+	return wire_send_json(&s->conn, WIRE_DUMP_DONE, done, err);
 }
 
 static int await_restore(struct source *s, ferry_error_t *err)
 {
 	report_phase_begin(s->report, "restore");
-	if (wire_expect(s->sock, &s->frame, WIRE_RESTORED, err) < 0)
+	if (wire_expect(&s->conn, &s->frame, WIRE_RESTORED, err) < 0)
 		return ferry_error_prefix(err, "target %s did not restore", s->target->name);
 	s->report->running_at = clock_now_ms();
 	return 0;
@@ -347,8 +345,8 @@ static int commit(struct source *s, ferry_error_t *err)
 	s->committed = true;
 	_cleanup_json_ json_object *c = json_object_new_object();
 	ferry_error_t send_err = { 0 };
-	if (wire_send_json(s->sock, WIRE_COMMIT, c, &send_err) < 0 ||
-	    wire_expect(s->sock, &s->frame, WIRE_COMMIT, &send_err) < 0)
+	if (wire_send_json(&s->conn, WIRE_COMMIT, c, &send_err) < 0 ||
+	    wire_expect(&s->conn, &s->frame, WIRE_COMMIT, &send_err) < 0)
 		log_warn("committed, but the target's acknowledgement failed: %s", send_err.message);
 	/* the target's traffic lock is off now: the kept packets go to it */
 	hold_release(&s->hold, &send_err);
@@ -405,10 +403,10 @@ static void rollback(struct source *s, const ferry_error_t *cause)
 {
 	ferry_error_t err = { 0 };
 	stop_page_server(s);
-	if (s->sock >= 0) {
+	if (s->conn.fd >= 0) {
 		_cleanup_json_ json_object *a = json_object_new_object();
 		json_object_object_add(a, "error", json_object_new_string(cause->message));
-		wire_send_json(s->sock, WIRE_ABORT, a, NULL);
+		wire_send_json(&s->conn, WIRE_ABORT, a, NULL);
 	}
 	if (s->criu_killed) { /* finish what CRIU did not: sockets out of repair mode */
 		char procs[PATH_MAX];
@@ -463,17 +461,17 @@ static int run_phases(struct source *s, ferry_error_t *err)
 	return rc;
 }
 
-int migrate_source(const struct node *node, json_object *request, int progress_fd,
+int migrate_source(const struct node *node, json_object *request, struct wire_conn *progress,
 		   struct migration_report *report, ferry_error_t *err)
 {
-	struct source s = { .node = node, .report = report, .sock = -1, .slot = -1,
+	struct source s = { .node = node, .report = report, .conn = { .fd = -1 }, .slot = -1,
 			    .hold = { .tun_fd = -1, .stop_pipe = { -1, -1 } } };
 	s.fault = record_str(request, "fault");
 	json_object *bw;
 	if (json_object_object_get_ex(request, "max_bandwidth_mbps", &bw) && json_object_get_int64(bw) > 0)
 		s.max_bytes_per_s = (uint64_t)json_object_get_int64(bw) * 1000000 / 8;
 	report_init(report, record_str(request, "name"), node->self.name, record_str(request, "to"),
-		    "", progress_fd);
+		    "", progress);
 	int rc = validate(&s, request, err);
 	if (rc == 0)
 		rc = choose_mode(&s, request, err);
@@ -487,8 +485,7 @@ int migrate_source(const struct node *node, json_object *request, int progress_f
 	hold_close(&s.hold);
 	if (s.slot >= 0)
 		close(s.slot);
-	if (s.sock >= 0)
-		close(s.sock);
+	wire_conn_close(&s.conn);
 	wire_frame_release(&s.frame);
 	json_object_put(s.record);
 	return rc;

@@ -25,8 +25,8 @@
 #include "util/error.h"
 
 /* request: {name, to, fault?}. Fills report; returns 0 if the migration
- * committed.  progress_fd (or -1) receives PROGRESS frames. */
-int migrate_source(const struct node *node, json_object *request, int progress_fd,
+ * committed.  progress (or NULL) receives PROGRESS frames. */
+int migrate_source(const struct node *node, json_object *request, struct wire_conn *progress,
 		   struct migration_report *report, ferry_error_t *err);
 
 #endif

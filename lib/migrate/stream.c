@@ -21,6 +21,7 @@
 #include <xxhash.h>
 
 #define CHUNK_SIZE (4u << 20)
+#define RECV_BUFFER (256u << 10)
 
 struct stream_file {
 	uint8_t space;
@@ -77,11 +78,11 @@ static void file_table_release(struct stream_file *files, size_t n)
 
 /* ---- sender ---- */
 
-int stream_sender_init(struct stream_sender *s, int sock, uint8_t space, const char *dir,
+int stream_sender_init(struct stream_sender *s, struct wire_conn *conn, uint8_t space, const char *dir,
 		       ferry_error_t *err)
 {
 	memset(s, 0, sizeof(*s));
-	s->sock = sock;
+	s->conn = conn;
 	s->space = space;
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	s->started_ms = clock_now_ms();
@@ -90,7 +91,7 @@ int stream_sender_init(struct stream_sender *s, int sock, uint8_t space, const c
 
 /* Sends bytes [f->offset, size) of the file from a read-only mapping: no
  * copy through a user buffer, which matters on machines where memcpy is slow. */
-static int send_range(int sock, uint8_t space, struct stream_file *f, uint64_t size,
+static int send_range(struct wire_conn *conn, uint8_t space, struct stream_file *f, uint64_t size,
 		      uint64_t *total, ferry_error_t *err)
 {
 	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
@@ -102,7 +103,7 @@ static int send_range(int sock, uint8_t space, struct stream_file *f, uint64_t s
 				    (off_t)map_off);
 		if (map == MAP_FAILED)
 			return ferry_error_set(err, errno, "map %s", f->name);
-		int rc = wire_send_file_data(sock, space, f->name, f->offset, map + delta, n, err);
+		int rc = wire_send_file_data(conn, space, f->name, f->offset, map + delta, n, err);
 		if (rc == 0)
 			XXH3_64bits_update(f->hash, map + delta, n);
 		munmap(map, delta + n);
@@ -138,10 +139,10 @@ static int send_appended(struct stream_sender *s, struct stream_file *f, ferry_e
 		if (step > CHUNK_SIZE)
 			step = CHUNK_SIZE;
 		throttle(s, step);
-		if (send_range(s->sock, s->space, f, f->offset + step, &s->bytes_sent, err) < 0)
+		if (send_range(s->conn, s->space, f, f->offset + step, &s->bytes_sent, err) < 0)
 			return -1;
 	}
-	return send_range(s->sock, s->space, f, (uint64_t)st.st_size, &s->bytes_sent, err);
+	return send_range(s->conn, s->space, f, (uint64_t)st.st_size, &s->bytes_sent, err);
 }
 
 static struct stream_file *sender_file(struct stream_sender *s, const char *name,
@@ -183,7 +184,7 @@ int stream_sender_poll(struct stream_sender *s, ferry_error_t *err)
 	return 0;
 }
 
-static int send_file_end(int sock, uint8_t space, const char *name, uint64_t size, uint64_t digest,
+static int send_file_end(struct wire_conn *conn, uint8_t space, const char *name, uint64_t size, uint64_t digest,
 			 ferry_error_t *err)
 {
 	char hex[17];
@@ -193,7 +194,7 @@ static int send_file_end(int sock, uint8_t space, const char *name, uint64_t siz
 	json_object_object_add(m, "name", json_object_new_string(name));
 	json_object_object_add(m, "size", json_object_new_int64((int64_t)size));
 	json_object_object_add(m, "xxh3", json_object_new_string(hex));
-	return wire_send_json(sock, WIRE_FILE_END, m, err);
+	return wire_send_json(conn, WIRE_FILE_END, m, err);
 }
 
 int stream_sender_finish(struct stream_sender *s, ferry_error_t *err)
@@ -202,7 +203,7 @@ int stream_sender_finish(struct stream_sender *s, ferry_error_t *err)
 		return -1;
 	for (size_t i = 0; i < s->n_files; i++) {
 		struct stream_file *f = &s->files[i];
-		if (send_file_end(s->sock, s->space, f->name, f->offset, XXH3_64bits_digest(f->hash),
+		if (send_file_end(s->conn, s->space, f->name, f->offset, XXH3_64bits_digest(f->hash),
 				  err) < 0)
 			return -1;
 	}
@@ -215,7 +216,7 @@ void stream_sender_release(struct stream_sender *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int stream_send_file(int sock, uint8_t space, const char *path, const char *name,
+int stream_send_file(struct wire_conn *conn, uint8_t space, const char *path, const char *name,
 		     uint64_t *bytes, ferry_error_t *err)
 {
 	struct stream_file f = { .space = space, .fd = -1 };
@@ -231,9 +232,9 @@ int stream_send_file(int sock, uint8_t space, const char *path, const char *name
 	XXH3_64bits_reset(f.hash);
 	int rc = fstat(f.fd, &st) < 0 ? ferry_error_set(err, errno, "stat %s", path) : 0;
 	if (rc == 0)
-		rc = send_range(sock, space, &f, (uint64_t)st.st_size, &sent, err);
+		rc = send_range(conn, space, &f, (uint64_t)st.st_size, &sent, err);
 	if (rc == 0)
-		rc = send_file_end(sock, space, name, f.offset, XXH3_64bits_digest(f.hash), err);
+		rc = send_file_end(conn, space, name, f.offset, XXH3_64bits_digest(f.hash), err);
 	XXH3_freeState(f.hash);
 	close(f.fd);
 	if (bytes)
@@ -359,7 +360,7 @@ static int hash_written(struct stream_file *f, uint64_t offset, size_t len, ferr
 	return 0;
 }
 
-/* Moves len bytes from the socket into the file at f->offset with splice(2):
+/* Plain TCP: moves len bytes from the socket into the file at f->offset with splice(2):
  * socket buffers to a pipe by reference, pipe to page cache in one copy, and
  * no trip through user space (this machine copies memory slowly). */
 static int splice_into_file(struct stream_receiver *r, struct stream_file *f, int sock,
@@ -396,18 +397,53 @@ static int splice_into_file(struct stream_receiver *r, struct stream_file *f, in
 	return hash_written(f, f->offset, len, err);
 }
 
-int stream_receiver_data_from(struct stream_receiver *r, int sock, const struct wire_header *h,
-			      ferry_error_t *err)
+/* TLS: the bytes must be decrypted in user space, so they are read into a
+ * buffer, written at f->offset and digested on the way. */
+static int copy_into_file(struct stream_receiver *r, struct stream_file *f, struct wire_conn *c,
+			  size_t len, ferry_error_t *err)
+{
+	if (!r->buf && !(r->buf = malloc(RECV_BUFFER)))
+		return ferry_error_set(err, ENOMEM, "receive file data");
+	uint64_t out = f->offset;
+	while (len > 0) {
+		ssize_t in = wire_conn_read(c, r->buf, len < RECV_BUFFER ? len : RECV_BUFFER);
+		if (in < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return ferry_error_set(err, 0, "peer timed out while sending file data");
+		if (in < 0)
+			return ferry_error_set(err, errno, "receive file data");
+		if (in == 0)
+			return ferry_error_set(err, 0, "connection closed by peer in the middle of file data");
+		for (ssize_t done = 0; done < in;) {
+			ssize_t n = pwrite(f->fd, r->buf + done, (size_t)(in - done), (off_t)out);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return ferry_error_set(err, n < 0 ? errno : EIO, "write %s", f->name);
+			done += n;
+			out += (uint64_t)n;
+		}
+		XXH3_64bits_update(f->hash, r->buf, (size_t)in);
+		len -= (size_t)in;
+	}
+	return 0;
+}
+
+int stream_receiver_data_from(struct stream_receiver *r, struct wire_conn *c,
+			      const struct wire_header *h, ferry_error_t *err)
 {
 	char name[WIRE_MAX_NAME + 1];
 	struct wire_file_data d;
-	if (wire_recv_file_meta(sock, h, name, &d, err) < 0)
+	if (wire_recv_file_meta(c, h, name, &d, err) < 0)
 		return -1;
 	struct stream_file *f = receiver_file(r, &d, err);
 	if (!f)
 		return -1;
-	if (d.data_len && splice_into_file(r, f, sock, d.data_len, err) < 0)
-		return -1;
+	if (d.data_len) {
+		int rc = wire_conn_is_tls(c) ? copy_into_file(r, f, c, d.data_len, err)
+					     : splice_into_file(r, f, c->fd, d.data_len, err);
+		if (rc < 0)
+			return -1;
+	}
 	f->offset += d.data_len;
 	r->bytes_received += d.data_len;
 	return 0;
@@ -465,4 +501,6 @@ void stream_receiver_release(struct stream_receiver *r)
 		if (r->pipe[i] >= 0)
 			close(r->pipe[i]);
 	r->pipe[0] = r->pipe[1] = -1;
+	free(r->buf);
+	r->buf = NULL;
 }

@@ -26,7 +26,7 @@ enum stream_space { SPACE_IMAGES = 0, SPACE_ROOTFS = 1, SPACE_LOGS = 2, SPACE_CO
 struct stream_file;
 
 struct stream_sender {
-	int sock;
+	struct wire_conn *conn;
 	uint8_t space;
 	char dir[4096];
 	struct stream_file *files;
@@ -36,7 +36,7 @@ struct stream_sender {
 	double started_ms;
 };
 
-int stream_sender_init(struct stream_sender *s, int sock, uint8_t space, const char *dir,
+int stream_sender_init(struct stream_sender *s, struct wire_conn *conn, uint8_t space, const char *dir,
 		       ferry_error_t *err);
 /* Sends whatever was appended to the directory's files since the last call. */
 int stream_sender_poll(struct stream_sender *s, ferry_error_t *err);
@@ -44,7 +44,7 @@ int stream_sender_poll(struct stream_sender *s, ferry_error_t *err);
 int stream_sender_finish(struct stream_sender *s, ferry_error_t *err);
 void stream_sender_release(struct stream_sender *s);
 /* Sends one whole file (name relative to the space root) with FILE_END. */
-int stream_send_file(int sock, uint8_t space, const char *path, const char *name,
+int stream_send_file(struct wire_conn *conn, uint8_t space, const char *path, const char *name,
 		     uint64_t *bytes, ferry_error_t *err);
 
 struct stream_receiver {
@@ -53,15 +53,17 @@ struct stream_receiver {
 	size_t n_files, cap_files;
 	uint64_t bytes_received;
 	uint64_t max_bytes;     /* refuse streams larger than this (0: unlimited) */
-	int pipe[2];            /* splice buffer for data read from a socket */
+	int pipe[2];            /* splice buffer for data read from a plain socket */
+	uint8_t *buf;           /* copy buffer for data read from a TLS session */
 };
 
 void stream_receiver_init(struct stream_receiver *r);
 int stream_receiver_data(struct stream_receiver *r, const struct wire_frame *f,
 			 ferry_error_t *err);
-/* The same, reading the FILE_DATA frame (whose header is h) from sock itself,
- * straight into the destination file. */
-int stream_receiver_data_from(struct stream_receiver *r, int sock, const struct wire_header *h,
+/* The same, reading the FILE_DATA frame (whose header is h) from the
+ * connection itself, straight into the destination file. */
+int stream_receiver_data_from(struct stream_receiver *r, struct wire_conn *conn,
+			      const struct wire_header *h,
 			      ferry_error_t *err);
 int stream_receiver_end(struct stream_receiver *r, json_object *msg, ferry_error_t *err);
 /* Every file that got data must have had its FILE_END. */

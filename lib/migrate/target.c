@@ -25,7 +25,8 @@
 
 struct target {
 	const struct node *node;
-	int sock;
+	struct wire_conn *conn;
+	const char *peer;         /* the source node's name, from its certificate */
 	json_object *record;     /* owned */
 	char fault[64];
 	struct pod_net pn;
@@ -41,10 +42,6 @@ struct target {
 
 static int accept_prepare(struct target *t, ferry_error_t *err)
 {
-	char peer[48];
-	if (peer_accept_hello(t->sock, &t->node->self, peer, &t->frame, err) < 0 ||
-	    wire_expect(t->sock, &t->frame, WIRE_PREPARE, err) < 0)
-		return -1;
 	_cleanup_json_ json_object *prep = wire_frame_json(&t->frame, err);
 	json_object *rec, *fault;
 	if (!prep)
@@ -66,7 +63,7 @@ static int accept_prepare(struct target *t, ferry_error_t *err)
 		return ferry_error_is_set(err) ? -1 :
 			ferry_error_set(err, 0, "busy: %s already receives %d migrations",
 					t->node->self.name, slot_limit(SLOT_INCOMING));
-	log_info("incoming migration of %s from %s", record_str(rec, "name"), peer);
+	log_info("incoming migration of %s from %s", record_str(rec, "name"), t->peer);
 	return 0;
 }
 
@@ -93,7 +90,7 @@ static int prepare(struct target *t, ferry_error_t *err)
 	snprintf(t->rx.roots[SPACE_ROOTFS], sizeof(t->rx.roots[0]), "%s/upper", dir);
 	snprintf(t->rx.roots[SPACE_LOGS], sizeof(t->rx.roots[0]), "%s", dir);
 	_cleanup_json_ json_object *ok = json_object_new_object();
-	return wire_send_json(t->sock, WIRE_PREPARED, ok, err);
+	return wire_send_json(t->conn, WIRE_PREPARED, ok, err);
 }
 
 static int handle_entry(struct target *t, ferry_error_t *err)
@@ -127,18 +124,18 @@ static int receive_state(struct target *t, ferry_error_t *err)
 	bool stalled = false;
 	for (;;) {
 		struct wire_header h;
-		if (wire_recv_header(t->sock, &h, err) < 0)
+		if (wire_recv_header(t->conn, &h, err) < 0)
 			return ferry_error_prefix(err, "receiving state");
 		if (h.type == WIRE_FILE_DATA) {
 			if (!stalled && !strcmp(t->fault, "stall-target")) {
 				stalled = true;
 				sleep(10); /* test-only: a window to kill this agent */
 			}
-			if (stream_receiver_data_from(&t->rx, t->sock, &h, err) < 0)
+			if (stream_receiver_data_from(&t->rx, t->conn, &h, err) < 0)
 				return -1;
 			continue;
 		}
-		if (wire_recv_payload(t->sock, &h, &t->frame, err) < 0)
+		if (wire_recv_payload(t->conn, &h, &t->frame, err) < 0)
 			return ferry_error_prefix(err, "receiving state");
 		int rc;
 		switch (t->frame.type) {
@@ -171,13 +168,15 @@ static int restore(struct target *t, ferry_error_t *err)
 	}
 	double start = clock_now_ms();
 	struct restore_source src = { t->images, t->work, t->page_server[0] != '\0' };
-	if (src.lazy && lazy_daemon_start(t->images, t->work, t->page_server, &t->lazy, err) < 0)
+	char conf[PATH_MAX];
+	config_criu_conf(conf, sizeof(conf), t->node->self.name);
+	if (src.lazy && lazy_daemon_start(t->images, t->work, t->page_server, conf, &t->lazy, err) < 0)
 		return -1;
 	if (pod_restore(t->node, t->record, &src, err) < 0)
 		return -1;
 	_cleanup_json_ json_object *m = json_object_new_object();
 	json_object_object_add(m, "restore_ms", json_object_new_double(clock_now_ms() - start));
-	return wire_send_json(t->sock, WIRE_RESTORED, m, err);
+	return wire_send_json(t->conn, WIRE_RESTORED, m, err);
 }
 
 static bool route_points_here(struct target *t)
@@ -192,7 +191,7 @@ static bool route_points_here(struct target *t)
 static int await_commit(struct target *t, ferry_error_t *err)
 {
 	ferry_error_t lost = { 0 };
-	if (wire_expect(t->sock, &t->frame, WIRE_COMMIT, &lost) < 0 && !route_points_here(t)) {
+	if (wire_expect(t->conn, &t->frame, WIRE_COMMIT, &lost) < 0 && !route_points_here(t)) {
 		*err = lost;
 		return ferry_error_prefix(err, "no commit from the source");
 	}
@@ -200,7 +199,7 @@ static int await_commit(struct target *t, ferry_error_t *err)
 		log_error("committed pod %s: %s", record_str(t->record, "name"), err->message);
 	podnet_announce(&t->pn);
 	_cleanup_json_ json_object *ack = json_object_new_object();
-	wire_send_json(t->sock, WIRE_COMMIT, ack, NULL);
+	wire_send_json(t->conn, WIRE_COMMIT, ack, NULL);
 	return 0;
 }
 
@@ -221,14 +220,17 @@ static void abandon(struct target *t, const ferry_error_t *cause)
 {
 	lazy_daemon_kill(&t->lazy);
 	log_warn("migration of %s abandoned: %s", record_str(t->record, "name"), cause->message);
-	wire_send_error(t->sock, cause->message);
+	wire_send_error(t->conn, cause->message);
 	if (t->prepared)
 		pod_destroy(t->node, record_str(t->record, "name"), t->pn.ip);
 }
 
-int migrate_target(const struct node *node, int sock, ferry_error_t *err)
+int migrate_target(const struct node *node, struct wire_conn *conn, const char *peer,
+		   struct wire_frame *prepare_frame, ferry_error_t *err)
 {
-	struct target t = { .node = node, .sock = sock, .slot = -1 };
+	struct target t = { .node = node, .conn = conn, .peer = peer, .frame = *prepare_frame,
+			    .slot = -1 };
+	*prepare_frame = (struct wire_frame){ 0 };
 	stream_receiver_init(&t.rx);
 	int rc = accept_prepare(&t, err);
 	if (rc == 0)

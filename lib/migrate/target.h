@@ -13,7 +13,11 @@
 
 #include "sandbox/node.h"
 #include "util/error.h"
+#include "wire/frame.h"
 
-int migrate_target(const struct node *node, int sock, ferry_error_t *err);
+/* Serves one migration whose PREPARE frame the caller has read from conn
+ * (after HELLO) and hands over in prepare_frame.  peer names the source. */
+int migrate_target(const struct node *node, struct wire_conn *conn, const char *peer,
+		   struct wire_frame *prepare_frame, ferry_error_t *err);
 
 #endif

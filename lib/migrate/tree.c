@@ -66,7 +66,7 @@ static const char *entry_type(const struct stat *st)
 	return NULL; /* sockets are recreated by CRIU, not copied */
 }
 
-static int send_entry(int sock, const char *path, const char *name, const struct stat *st,
+static int send_entry(struct wire_conn *conn, const char *path, const char *name, const struct stat *st,
 		      ferry_error_t *err)
 {
 	const char *type = entry_type(st);
@@ -88,10 +88,10 @@ static int send_entry(int sock, const char *path, const char *name, const struct
 		json_object_object_add(e, "target", json_object_new_string(target));
 	}
 	json_object_object_add(e, "xattrs", read_xattrs(path));
-	return wire_send_json(sock, WIRE_ENTRY, e, err);
+	return wire_send_json(conn, WIRE_ENTRY, e, err);
 }
 
-static int walk(int sock, const char *root, const char *rel, uint64_t *bytes, ferry_error_t *err)
+static int walk(struct wire_conn *conn, const char *root, const char *rel, uint64_t *bytes, ferry_error_t *err)
 {
 	char dirpath[PATH_MAX];
 	snprintf(dirpath, sizeof(dirpath), "%s%s%s", root, rel[0] ? "/" : "", rel);
@@ -108,20 +108,20 @@ static int walk(int sock, const char *root, const char *rel, uint64_t *bytes, fe
 		snprintf(name, sizeof(name), "%s%s%s", rel, rel[0] ? "/" : "", de->d_name);
 		if (lstat(path, &st) < 0)
 			return ferry_error_set(err, errno, "stat %s", path);
-		if (send_entry(sock, path, name, &st, err) < 0)
+		if (send_entry(conn, path, name, &st, err) < 0)
 			return -1;
 		if (S_ISREG(st.st_mode) &&
-		    stream_send_file(sock, SPACE_ROOTFS, path, name, bytes, err) < 0)
+		    stream_send_file(conn, SPACE_ROOTFS, path, name, bytes, err) < 0)
 			return -1;
-		if (S_ISDIR(st.st_mode) && walk(sock, root, name, bytes, err) < 0)
+		if (S_ISDIR(st.st_mode) && walk(conn, root, name, bytes, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-int tree_send(int sock, const char *root, uint64_t *bytes, ferry_error_t *err)
+int tree_send(struct wire_conn *conn, const char *root, uint64_t *bytes, ferry_error_t *err)
 {
-	return walk(sock, root, "", bytes, err);
+	return walk(conn, root, "", bytes, err);
 }
 
 /* ---- receiving ---- */

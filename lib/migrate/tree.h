@@ -12,9 +12,10 @@
 
 #include <stdint.h>
 #include <json-c/json.h>
+#include "wire/conn.h"
 #include "util/error.h"
 
-int tree_send(int sock, const char *root, uint64_t *bytes, ferry_error_t *err);
+int tree_send(struct wire_conn *conn, const char *root, uint64_t *bytes, ferry_error_t *err);
 /* Applies one ENTRY message under root. */
 int tree_apply_entry(const char *root, json_object *entry, ferry_error_t *err);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <limits.h>
+#include <string.h>
 #include "util/fs.h"
 
 static const char *env_or(const char *name, const char *fallback)
@@ -82,23 +83,37 @@ const char *config_criu_logs_dir(char *buf, size_t len, const char *node, const 
 	return build(buf, len, "%s/nodes/%s/criu-logs/%s", config_get()->state_dir, node, name);
 }
 
-const char *config_criu_conf(char *buf, size_t len)
+const char *config_pki_dir(char *buf, size_t len)
 {
-	return build(buf, len, "%s/criu.conf", config_get()->state_dir);
+	return build(buf, len, "%s/pki", config_get()->lib_dir);
 }
 
-int config_write_criu_conf(ferry_error_t *err)
+const char *config_criu_conf(char *buf, size_t len, const char *node)
+{
+	return build(buf, len, "%s/nodes/%s/criu.conf", config_get()->state_dir, node);
+}
+
+int config_write_criu_conf(const char *node, ferry_error_t *err)
 {
 	/* skip-in-flight: a connection the kernel has not handed to accept()
 	 * yet when the pod freezes is left behind (its client retries the SYN
-	 * and reaches the migrated pod) instead of failing the whole dump */
-	static const char text[] = "# written by ferry: options for CRIU runs through runc\n"
-				   "skip-in-flight\n";
-	char path[PATH_MAX];
-	config_criu_conf(path, sizeof(path));
-	if (fs_mkdir_p(config_get()->state_dir, 0700, err) < 0)
+	 * and reaches the migrated pod) instead of failing the whole dump.
+	 * tls: CRIU's page server and lazy-pages daemon (post-copy memory) talk
+	 * mutual TLS with the node's own certificate, like the agents do. */
+	char path[PATH_MAX], pki[PATH_MAX], text[4 * PATH_MAX + 256];
+	config_pki_dir(pki, sizeof(pki));
+	snprintf(text, sizeof(text),
+		 "# written by ferry: options for CRIU runs through runc on node %s\n"
+		 "skip-in-flight\n"
+		 "tls\n"
+		 "tls-cacert %s/ca.crt\n"
+		 "tls-cert %s/%s.crt\n"
+		 "tls-key %s/%s.key\n",
+		 node, pki, pki, node, pki, node);
+	if (fs_mkdir_p(config_node_state_dir(path, sizeof(path), node), 0700, err) < 0)
 		return -1;
-	return fs_write_file_atomic(path, text, sizeof(text) - 1, err);
+	config_criu_conf(path, sizeof(path), node);
+	return fs_write_file_atomic(path, text, strlen(text), err);
 }
 
 const char *config_migration_marker(char *buf, size_t len, const char *node, const char *name)

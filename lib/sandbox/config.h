@@ -35,10 +35,13 @@ const char *config_runc_root(char *buf, size_t len, const char *node);
 const char *config_container_dir(char *buf, size_t len, const char *node, const char *name);
 const char *config_scratch_dir(char *buf, size_t len, const char *node, const char *name);
 const char *config_topology_file(char *buf, size_t len);
-/* The CRIU configuration file every container's bundle points runc at
- * (annotation org.criu.config); config_write_criu_conf() writes it. */
-const char *config_criu_conf(char *buf, size_t len);
-int config_write_criu_conf(ferry_error_t *err);
+/* The CRIU configuration file every container's bundle on a node points
+ * runc at (annotation org.criu.config), also given to the lazy-pages daemon;
+ * config_write_criu_conf() writes it (the agent does, at start). */
+const char *config_criu_conf(char *buf, size_t len, const char *node);
+int config_write_criu_conf(const char *node, ferry_error_t *err);
+/* The PKI directory: the CA and this machine's certificates (lib/tls/pki.h). */
+const char *config_pki_dir(char *buf, size_t len);
 /* The marker a source keeps while one of its migrations is in flight
  * (holds the process group of its runc checkpoint, for recovery). */
 const char *config_migration_marker(char *buf, size_t len, const char *node, const char *name);

@@ -10,12 +10,14 @@
 
 #include "container/runc.h"
 #include "sandbox/topology.h"
+#include <openssl/ssl.h>
 
 struct node {
 	struct node_info self;
 	struct topology topology;
 	struct runc_ctx runc;
 	int host_netns_fd;
+	SSL_CTX *tls;        /* this node's identity for agent connections (agent only) */
 };
 
 int node_init(struct node *n, const char *name, ferry_error_t *err);

@@ -9,6 +9,7 @@
 #include "net/netns.h"
 #include "sandbox/config.h"
 #include "sandbox/preflight.h"
+#include "tls/pki.h"
 #include "sandbox/topology.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -120,6 +121,23 @@ static int wait_agent(const struct node_info *n, pid_t pid, ferry_error_t *err)
 			       n->name, config_get()->state_dir, n->name);
 }
 
+/* The sandbox's CA and one agent certificate per node (for its address);
+ * kept across `down`/`up`, re-issued only when missing or about to expire. */
+static int node_certificates(const struct topology *t, ferry_error_t *err)
+{
+	char pki[PATH_MAX];
+	config_pki_dir(pki, sizeof(pki));
+	if (pki_init(pki, err) < 0)
+		return -1;
+	for (int i = 0; i < t->n_nodes; i++) {
+		const struct node_info *n = &t->nodes[i];
+		struct pki_subject s = { .name = n->name, .role = PKI_ROLE_AGENT, .ip = n->address };
+		if (!pki_has_valid(pki, &s) && pki_issue(pki, &s, pki, err) < 0)
+			return ferry_error_prefix(err, "certificate for %s", n->name);
+	}
+	return 0;
+}
+
 int sandbox_up(int n_nodes, const char *self_exe, ferry_error_t *err)
 {
 	struct topology t = { 0 };
@@ -138,7 +156,7 @@ int sandbox_up(int n_nodes, const char *self_exe, ferry_error_t *err)
 		if (node_net_up(&t.nodes[i], err) < 0)
 			return -1;
 	}
-	if (topology_save(&t, err) < 0)
+	if (topology_save(&t, err) < 0 || node_certificates(&t, err) < 0)
 		return -1;
 	for (int i = 0; i < n_nodes; i++) {
 		struct node_info *n = &t.nodes[i];

@@ -68,28 +68,7 @@ int wire_decode_header(const uint8_t in[WIRE_HEADER_SIZE], struct wire_header *h
 	return 0;
 }
 
-static int writev_all(int fd, struct iovec *iov, int n)
-{
-	while (n > 0) {
-		ssize_t w = writev(fd, iov, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
-	}
-	return 0;
-}
-
-static int send_parts(int fd, uint8_t type, struct iovec *parts, int n_parts, ferry_error_t *err)
+static int send_parts(struct wire_conn *c, uint8_t type, struct iovec *parts, int n_parts, ferry_error_t *err)
 {
 	uint8_t hdr[WIRE_HEADER_SIZE];
 	struct iovec iov[4];
@@ -102,33 +81,33 @@ static int send_parts(int fd, uint8_t type, struct iovec *parts, int n_parts, fe
 	iov[0] = (struct iovec){ hdr, sizeof(hdr) };
 	for (int i = 0; i < n_parts; i++)
 		iov[i + 1] = parts[i];
-	if (writev_all(fd, iov, n_parts + 1) < 0)
+	if (wire_conn_writev_all(c, iov, n_parts + 1) < 0)
 		return ferry_error_set(err, errno, "send %s frame", wire_type_name(type));
 	return 0;
 }
 
-int wire_send(int fd, uint8_t type, const void *payload, uint32_t length, ferry_error_t *err)
+int wire_send(struct wire_conn *c, uint8_t type, const void *payload, uint32_t length, ferry_error_t *err)
 {
 	struct iovec part = { (void *)payload, length };
-	return send_parts(fd, type, &part, length ? 1 : 0, err);
+	return send_parts(c, type, &part, length ? 1 : 0, err);
 }
 
-int wire_send_json(int fd, uint8_t type, json_object *obj, ferry_error_t *err)
+int wire_send_json(struct wire_conn *c, uint8_t type, json_object *obj, ferry_error_t *err)
 {
 	const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
-	return wire_send(fd, type, text, (uint32_t)strlen(text), err);
+	return wire_send(c, type, text, (uint32_t)strlen(text), err);
 }
 
-int wire_send_error(int fd, const char *message)
+int wire_send_error(struct wire_conn *c, const char *message)
 {
 	json_object *obj = json_object_new_object();
 	json_object_object_add(obj, "error", json_object_new_string(message));
-	int rc = wire_send_json(fd, WIRE_ERROR, obj, NULL);
+	int rc = wire_send_json(c, WIRE_ERROR, obj, NULL);
 	json_object_put(obj);
 	return rc;
 }
 
-int wire_send_file_data(int fd, uint8_t space, const char *name, uint64_t offset,
+int wire_send_file_data(struct wire_conn *c, uint8_t space, const char *name, uint64_t offset,
 			const void *data, size_t len, ferry_error_t *err)
 {
 	uint8_t meta[3 + WIRE_MAX_NAME + 8];
@@ -142,12 +121,12 @@ int wire_send_file_data(int fd, uint8_t space, const char *name, uint64_t offset
 	memcpy(meta + 3, name, name_len);
 	memcpy(meta + 3 + name_len, &off, 8);
 	struct iovec parts[2] = { { meta, 3 + name_len + 8 }, { (void *)data, len } };
-	return send_parts(fd, WIRE_FILE_DATA, parts, 2, err);
+	return send_parts(c, WIRE_FILE_DATA, parts, 2, err);
 }
 
-int wire_read_exact(int fd, void *buf, size_t len, const char *what, ferry_error_t *err)
+int wire_read_exact(struct wire_conn *c, void *buf, size_t len, const char *what, ferry_error_t *err)
 {
-	ssize_t n = fs_read_full(fd, buf, len);
+	ssize_t n = wire_conn_read_full(c, buf, len);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return ferry_error_set(err, 0, "peer timed out while sending %s", what);
@@ -159,15 +138,15 @@ int wire_read_exact(int fd, void *buf, size_t len, const char *what, ferry_error
 	return 0;
 }
 
-int wire_recv_header(int fd, struct wire_header *h, ferry_error_t *err)
+int wire_recv_header(struct wire_conn *c, struct wire_header *h, ferry_error_t *err)
 {
 	uint8_t hdr[WIRE_HEADER_SIZE];
-	if (wire_read_exact(fd, hdr, sizeof(hdr), "a frame header", err) < 0)
+	if (wire_read_exact(c, hdr, sizeof(hdr), "a frame header", err) < 0)
 		return -1;
 	return wire_decode_header(hdr, h, err);
 }
 
-int wire_recv_payload(int fd, const struct wire_header *h, struct wire_frame *f,
+int wire_recv_payload(struct wire_conn *c, const struct wire_header *h, struct wire_frame *f,
 		      ferry_error_t *err)
 {
 	if (h->length + 1 > f->capacity) {
@@ -178,7 +157,7 @@ int wire_recv_payload(int fd, const struct wire_header *h, struct wire_frame *f,
 		f->capacity = h->length + 1;
 	}
 	if (h->length &&
-	    wire_read_exact(fd, f->payload, h->length, wire_type_name(h->type), err) < 0)
+	    wire_read_exact(c, f->payload, h->length, wire_type_name(h->type), err) < 0)
 		return -1;
 	f->payload[h->length] = '\0';
 	f->type = h->type;
@@ -186,12 +165,12 @@ int wire_recv_payload(int fd, const struct wire_header *h, struct wire_frame *f,
 	return 0;
 }
 
-int wire_recv(int fd, struct wire_frame *f, ferry_error_t *err)
+int wire_recv(struct wire_conn *c, struct wire_frame *f, ferry_error_t *err)
 {
 	struct wire_header h;
-	if (wire_recv_header(fd, &h, err) < 0)
+	if (wire_recv_header(c, &h, err) < 0)
 		return -1;
-	return wire_recv_payload(fd, &h, f, err);
+	return wire_recv_payload(c, &h, f, err);
 }
 
 /* Validates a FILE_DATA prefix (space, name length, name, offset) of which
@@ -224,18 +203,18 @@ static int parse_file_meta(const uint8_t *p, size_t avail, size_t frame_len,
 	return 0;
 }
 
-int wire_recv_file_meta(int fd, const struct wire_header *h, char name[WIRE_MAX_NAME + 1],
+int wire_recv_file_meta(struct wire_conn *c, const struct wire_header *h, char name[WIRE_MAX_NAME + 1],
 			struct wire_file_data *out, ferry_error_t *err)
 {
 	uint8_t meta[3 + WIRE_MAX_NAME + 8];
-	if (wire_read_exact(fd, meta, 3, "FILE_DATA", err) < 0)
+	if (wire_read_exact(c, meta, 3, "FILE_DATA", err) < 0)
 		return -1;
 	if (parse_file_meta(meta, 3, h->length, out, err) < 0)
 		return -1;
 	uint16_t nl;
 	memcpy(&nl, meta + 1, 2);
 	nl = be16toh(nl);
-	if (wire_read_exact(fd, meta + 3, nl + 8u, "FILE_DATA", err) < 0 ||
+	if (wire_read_exact(c, meta + 3, nl + 8u, "FILE_DATA", err) < 0 ||
 	    parse_file_meta(meta, 3u + nl + 8u, h->length, out, err) < 0)
 		return -1;
 	memcpy(name, out->name, nl);
@@ -256,9 +235,9 @@ int wire_frame_error(const struct wire_frame *f, ferry_error_t *err)
 	return -1;
 }
 
-int wire_expect(int fd, struct wire_frame *f, uint8_t type, ferry_error_t *err)
+int wire_expect(struct wire_conn *c, struct wire_frame *f, uint8_t type, ferry_error_t *err)
 {
-	if (wire_recv(fd, f, err) < 0)
+	if (wire_recv(c, f, err) < 0)
 		return -1;
 	if (f->type == type)
 		return 0;

@@ -1,8 +1,9 @@
 /*
  * frame.h - ferry's wire protocol: versioned, length-prefixed frames.
  *
- * Agents talk to each other (TCP) and the CLI talks to its agent (unix
- * socket) with the same framing:
+ * Agents talk to each other (TCP, always inside mutual TLS: lib/tls) and the
+ * CLI talks to its agent (unix socket) with the same framing, read and
+ * written through a wire_conn (conn.h):
  *
  *     0      4        5       6        8           12
  *     +------+--------+-------+--------+-----------+----------------+
@@ -22,6 +23,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 #include "util/error.h"
+#include "wire/conn.h"
 
 #define WIRE_MAGIC 0x46455259u /* "FERY" */
 #define WIRE_VERSION 1
@@ -77,25 +79,25 @@ void wire_encode_header(uint8_t out[WIRE_HEADER_SIZE], uint8_t type, uint32_t le
 int wire_decode_header(const uint8_t in[WIRE_HEADER_SIZE], struct wire_header *h,
 		       ferry_error_t *err);
 
-int wire_send(int fd, uint8_t type, const void *payload, uint32_t length, ferry_error_t *err);
-int wire_send_json(int fd, uint8_t type, json_object *obj, ferry_error_t *err);
-int wire_send_error(int fd, const char *message);
-int wire_send_file_data(int fd, uint8_t space, const char *name, uint64_t offset,
+int wire_send(struct wire_conn *c, uint8_t type, const void *payload, uint32_t length, ferry_error_t *err);
+int wire_send_json(struct wire_conn *c, uint8_t type, json_object *obj, ferry_error_t *err);
+int wire_send_error(struct wire_conn *c, const char *message);
+int wire_send_file_data(struct wire_conn *c, uint8_t space, const char *name, uint64_t offset,
 			const void *data, size_t len, ferry_error_t *err);
 
 /* Reads one whole frame. Peer close before a header is "connection closed". */
-int wire_recv(int fd, struct wire_frame *f, ferry_error_t *err);
+int wire_recv(struct wire_conn *c, struct wire_frame *f, ferry_error_t *err);
 /* The two halves of wire_recv, for receivers that place payloads themselves. */
-int wire_recv_header(int fd, struct wire_header *h, ferry_error_t *err);
-int wire_recv_payload(int fd, const struct wire_header *h, struct wire_frame *f,
+int wire_recv_header(struct wire_conn *c, struct wire_header *h, ferry_error_t *err);
+int wire_recv_payload(struct wire_conn *c, const struct wire_header *h, struct wire_frame *f,
 		      ferry_error_t *err);
 /* After a FILE_DATA header: reads and validates the file name and offset; the
  * caller then reads out->data_len bytes of data itself (out->data is NULL). */
-int wire_recv_file_meta(int fd, const struct wire_header *h, char name[WIRE_MAX_NAME + 1],
+int wire_recv_file_meta(struct wire_conn *c, const struct wire_header *h, char name[WIRE_MAX_NAME + 1],
 			struct wire_file_data *out, ferry_error_t *err);
-int wire_read_exact(int fd, void *buf, size_t len, const char *what, ferry_error_t *err);
+int wire_read_exact(struct wire_conn *c, void *buf, size_t len, const char *what, ferry_error_t *err);
 /* Reads one frame and requires `type`; a WIRE_ERROR from the peer becomes err. */
-int wire_expect(int fd, struct wire_frame *f, uint8_t type, ferry_error_t *err);
+int wire_expect(struct wire_conn *c, struct wire_frame *f, uint8_t type, ferry_error_t *err);
 void wire_frame_release(struct wire_frame *f);
 /* Turns an ERROR/ABORT frame's message into err. Returns -1. */
 int wire_frame_error(const struct wire_frame *f, ferry_error_t *err);

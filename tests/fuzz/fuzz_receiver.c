@@ -169,7 +169,8 @@ static int data_from_socket(struct stream_receiver *r, const struct wire_frame *
 	FUZZ_CHECK(write(sv[0], f->payload, f->length) == (ssize_t)f->length);
 	shutdown(sv[0], SHUT_WR);
 	struct wire_header h = { .version = WIRE_VERSION, .type = f->type, .length = f->length };
-	int rc = stream_receiver_data_from(r, sv[1], &h, err);
+	struct wire_conn conn = { .fd = sv[1] };
+	int rc = stream_receiver_data_from(r, &conn, &h, err);
 	if (rc == 0) { /* it must have read exactly the payload */
 		uint8_t extra;
 		FUZZ_CHECK(recv(sv[1], &extra, 1, MSG_DONTWAIT) == 0);

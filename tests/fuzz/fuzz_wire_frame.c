@@ -103,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (stream_pair(data, n, sv) < 0)
 		return 0;
 	struct wire_frame f = { 0 };
-	while (wire_recv(sv[1], &f, &err) == 0) {
+	struct wire_conn conn = { .fd = sv[1] };
+	while (wire_recv(&conn, &f, &err) == 0) {
 		FUZZ_CHECK(f.type > 0 && f.type < WIRE_TYPE_MAX);
 		FUZZ_CHECK(f.length < f.capacity && f.payload[f.length] == '\0');
 		json_object *obj = wire_frame_json(&f, NULL);
@@ -118,18 +119,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* 3: the same stream the way the target reads FILE_DATA, compared with pass 2 */
 	if (stream_pair(data, n, sv) < 0)
 		return 0;
+	conn.fd = sv[1];
 	size_t i = 0;
 	struct wire_header h;
 	static uint8_t buf[MAX_STREAM];
-	while (wire_recv_header(sv[1], &h, &err) == 0) {
+	while (wire_recv_header(&conn, &h, &err) == 0) {
 		if (h.type != WIRE_FILE_DATA) {
-			if (wire_recv_payload(sv[1], &h, &f, &err) < 0)
+			if (wire_recv_payload(&conn, &h, &f, &err) < 0)
 				break;
 			continue;
 		}
 		char name[WIRE_MAX_NAME + 1];
 		struct wire_file_data d;
-		int rc = wire_recv_file_meta(sv[1], &h, name, &d, &err);
+		int rc = wire_recv_file_meta(&conn, &h, name, &d, &err);
 		if (i < n_frames) {
 			/* pass 2 received this frame whole (it stops at the first
 			 * truncated one), so both parsers must reach the same verdict */
@@ -144,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		FUZZ_CHECK(d.data_len <= h.length);
 		if (d.data_len > sizeof(buf) ||
-		    wire_read_exact(sv[1], buf, d.data_len, "file data", &err) < 0)
+		    wire_read_exact(&conn, buf, d.data_len, "file data", &err) < 0)
 			break;
 	}
 	wire_frame_release(&f);

@@ -145,7 +145,12 @@ target_has_it() {
 	[[ "$output" == *"exceeds"* ]]
 	run /usr/bin/python3 "$BATS_TEST_DIRNAME/send_frame.py" /run/ferry/nodes/node1/agent.sock not-json
 	[[ "$output" == *"malformed REQUEST frame"* ]]
-	wait_for grep -q "malformed frame" /run/ferry/nodes/node2/agent.log
+	# the garbage never reached the protocol: it failed the TLS handshake
+	wait_for grep -q "refused a connection: TLS handshake" /run/ferry/nodes/node2/agent.log
+	# an authenticated peer's garbage is a malformed frame, answered with ERROR
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/tlspeer.py" 10.87.0.12:7070 --ca /var/lib/ferry/pki/ca.crt \
+		--cert /var/lib/ferry/pki/node1.crt --key /var/lib/ferry/pki/node1.key --hello node1 --garbage
+	[[ "$output" == ERROR*"malformed frame"* ]]
 	ferry migrate it-fail --to node2 --mode "$FAULT_MODE"
 	[ "$(field it-fail node)" = node2 ]
 	ferry migrate it-fail --to node1 --mode "$FAULT_MODE"

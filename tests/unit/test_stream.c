@@ -37,8 +37,9 @@ static void *sender_main(void *arg)
 	struct stream_sender s;
 	uint8_t more[GROW_MORE];
 	tu_fill(more, sizeof(more), 11);
+	struct wire_conn conn = { .fd = j->sock }; /* outlives every use by s */
 	j->rc = -1;
-	if (stream_sender_init(&s, j->sock, SPACE_IMAGES, j->dir, &j->err) < 0)
+	if (stream_sender_init(&s, &conn, SPACE_IMAGES, j->dir, &j->err) < 0)
 		return NULL;
 	if (stream_sender_poll(&s, &j->err) < 0)
 		goto out;
@@ -53,7 +54,7 @@ static void *sender_main(void *arg)
 		ferry_error_set(&j->err, 0, "bytes_sent %llu", (unsigned long long)s.bytes_sent);
 		goto out;
 	}
-	j->rc = wire_send(j->sock, WIRE_DUMP_DONE, NULL, 0, &j->err);
+	j->rc = wire_send(TU_CONN(j->sock), WIRE_DUMP_DONE, NULL, 0, &j->err);
 out:
 	stream_sender_release(&s);
 	return NULL;
@@ -110,7 +111,7 @@ static void test_end_to_end(void **state)
 	uint64_t grow_offsets[8];
 	int n_grow = 0, n_end = 0, rc = -1;
 	for (;;) {
-		if (wire_recv(sv[1], &f, &err) < 0)
+		if (wire_recv(TU_CONN(sv[1]), &f, &err) < 0)
 			break;
 		if (f.type == WIRE_DUMP_DONE) {
 			rc = 0;
@@ -183,7 +184,7 @@ static void test_send_file(void **state)
 	tu_socketpair(sv);
 	ferry_error_t err = { 0 };
 	uint64_t bytes = 1;
-	assert_int_equal(stream_send_file(sv[0], SPACE_LOGS, path, "log", &bytes, &err),
+	assert_int_equal(stream_send_file(TU_CONN(sv[0]), SPACE_LOGS, path, "log", &bytes, &err),
 			 0);
 	assert_true(bytes == 1 + sizeof(data));
 	close(sv[0]);
@@ -192,14 +193,14 @@ static void test_send_file(void **state)
 	stream_receiver_init(&r);
 	snprintf(r.roots[SPACE_LOGS], sizeof(r.roots[SPACE_LOGS]), "%s", dst);
 	struct wire_frame f = { 0 };
-	assert_int_equal(wire_expect(sv[1], &f, WIRE_FILE_DATA, &err), 0);
+	assert_int_equal(wire_expect(TU_CONN(sv[1]), &f, WIRE_FILE_DATA, &err), 0);
 	assert_int_equal(stream_receiver_data(&r, &f, &err), 0);
-	assert_int_equal(wire_expect(sv[1], &f, WIRE_FILE_END, &err), 0);
+	assert_int_equal(wire_expect(TU_CONN(sv[1]), &f, WIRE_FILE_END, &err), 0);
 	json_object *m = wire_frame_json(&f, &err);
 	assert_non_null(m);
 	assert_int_equal(stream_receiver_end(&r, m, &err), 0);
 	json_object_put(m);
-	assert_int_equal(wire_recv(sv[1], &f, &err), -1); /* nothing more */
+	assert_int_equal(wire_recv(TU_CONN(sv[1]), &f, &err), -1); /* nothing more */
 	close(sv[1]);
 	wire_frame_release(&f);
 	assert_int_equal(stream_receiver_check_complete(&r, &err), 0);
@@ -253,9 +254,9 @@ static int rx_teardown(void **state)
 static int rx_data(struct rx *x, uint8_t space, const char *name, uint64_t off, const char *data)
 {
 	ferry_error_t err = { 0 };
-	assert_int_equal(wire_send_file_data(x->sv[0], space, name, off, data, strlen(data), &err),
+	assert_int_equal(wire_send_file_data(TU_CONN(x->sv[0]), space, name, off, data, strlen(data), &err),
 			 0);
-	assert_int_equal(wire_recv(x->sv[1], &x->f, &err), 0);
+	assert_int_equal(wire_recv(TU_CONN(x->sv[1]), &x->f, &err), 0);
 	memset(&x->err, 0, sizeof(x->err));
 	return stream_receiver_data(&x->r, &x->f, &x->err);
 }

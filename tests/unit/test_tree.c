@@ -43,9 +43,9 @@ struct tree_job {
 static void *tree_sender(void *arg)
 {
 	struct tree_job *j = arg;
-	j->rc = tree_send(j->sock, j->root, &j->bytes, &j->err);
+	j->rc = tree_send(TU_CONN(j->sock), j->root, &j->bytes, &j->err);
 	if (j->rc == 0)
-		j->rc = wire_send(j->sock, WIRE_DUMP_DONE, NULL, 0, &j->err);
+		j->rc = wire_send(TU_CONN(j->sock), WIRE_DUMP_DONE, NULL, 0, &j->err);
 	return NULL;
 }
 
@@ -56,7 +56,7 @@ static int receive_tree(int sock, const char *root, struct stream_receiver *r, i
 	struct wire_frame f = { 0 };
 	int rc = -1;
 	for (;;) {
-		if (wire_recv(sock, &f, err) < 0)
+		if (wire_recv(TU_CONN(sock), &f, err) < 0)
 			break;
 		if (f.type == WIRE_DUMP_DONE) {
 			rc = 0;
@@ -295,9 +295,9 @@ static int apply(struct jail *j, const char *name, const char *type, int mode,
 static int rx_data(struct jail *j, const char *name, const char *data)
 {
 	ferry_error_t err = { 0 };
-	assert_int_equal(wire_send_file_data(j->sv[0], SPACE_ROOTFS, name, 0, data, strlen(data),
+	assert_int_equal(wire_send_file_data(TU_CONN(j->sv[0]), SPACE_ROOTFS, name, 0, data, strlen(data),
 					     &err), 0);
-	assert_int_equal(wire_recv(j->sv[1], &j->f, &err), 0);
+	assert_int_equal(wire_recv(TU_CONN(j->sv[1]), &j->f, &err), 0);
 	return stream_receiver_data(&j->r, &j->f, &err);
 }
 

@@ -131,7 +131,7 @@ static void test_recv_rejects_header_before_payload(void **state)
 
 	struct wire_frame f = { 0 };
 	ferry_error_t err = { 0 };
-	assert_int_equal(wire_recv(sv[1], &f, &err), -1);
+	assert_int_equal(wire_recv(TU_CONN(sv[1]), &f, &err), -1);
 	tu_assert_contains(err.message, "exceeds");
 	assert_null(f.payload);
 	assert_int_equal(f.capacity, 0);
@@ -143,7 +143,7 @@ static void test_recv_rejects_header_before_payload(void **state)
 	/* an unknown type likewise */
 	wire_encode_header(hdr, 0, 5);
 	assert_int_equal(write(sv[0], hdr, sizeof(hdr)), sizeof(hdr));
-	assert_int_equal(wire_recv(sv[1], &f, &err), -1);
+	assert_int_equal(wire_recv(TU_CONN(sv[1]), &f, &err), -1);
 	tu_assert_contains(err.message, "unknown type");
 	assert_null(f.payload);
 	close(sv[0]);
@@ -159,13 +159,13 @@ static void test_send_recv_json(void **state)
 	json_object_object_add(req, "op", json_object_new_string("migrate"));
 	json_object_object_add(req, "name", json_object_new_string("redis"));
 	json_object_object_add(req, "n", json_object_new_int(42));
-	assert_int_equal(wire_send_json(sv[0], WIRE_REQUEST, req, &err), 0);
+	assert_int_equal(wire_send_json(TU_CONN(sv[0]), WIRE_REQUEST, req, &err), 0);
 	/* an empty frame, then a raw one */
-	assert_int_equal(wire_send(sv[0], WIRE_DUMP_DONE, NULL, 0, &err), 0);
-	assert_int_equal(wire_send(sv[0], WIRE_PROGRESS, "{\"phase\":\"dump\"}", 16, &err), 0);
+	assert_int_equal(wire_send(TU_CONN(sv[0]), WIRE_DUMP_DONE, NULL, 0, &err), 0);
+	assert_int_equal(wire_send(TU_CONN(sv[0]), WIRE_PROGRESS, "{\"phase\":\"dump\"}", 16, &err), 0);
 
 	struct wire_frame f = { 0 };
-	assert_int_equal(wire_recv(sv[1], &f, &err), 0);
+	assert_int_equal(wire_recv(TU_CONN(sv[1]), &f, &err), 0);
 	assert_int_equal(f.type, WIRE_REQUEST);
 	const char *text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	assert_int_equal(f.length, strlen(text));
@@ -176,12 +176,12 @@ static void test_send_recv_json(void **state)
 	json_object_put(got);
 	size_t cap = f.capacity;
 
-	assert_int_equal(wire_recv(sv[1], &f, &err), 0);
+	assert_int_equal(wire_recv(TU_CONN(sv[1]), &f, &err), 0);
 	assert_int_equal(f.type, WIRE_DUMP_DONE);
 	assert_int_equal(f.length, 0);
 	assert_int_equal(f.capacity, cap); /* buffer reused, not shrunk */
 
-	assert_int_equal(wire_recv(sv[1], &f, &err), 0);
+	assert_int_equal(wire_recv(TU_CONN(sv[1]), &f, &err), 0);
 	assert_int_equal(f.type, WIRE_PROGRESS);
 	assert_int_equal(f.length, 16);
 	got = wire_frame_json(&f, &err);
@@ -206,13 +206,13 @@ static void test_send_recv_file_data(void **state)
 	uint8_t data[5000];
 	tu_fill(data, sizeof(data), 7);
 	const uint64_t offset = 0x0000123456789abcull;
-	assert_int_equal(wire_send_file_data(sv[0], 2, "dir/pages-1.img", offset, data,
+	assert_int_equal(wire_send_file_data(TU_CONN(sv[0]), 2, "dir/pages-1.img", offset, data,
 					     sizeof(data), &err), 0);
-	assert_int_equal(wire_send_file_data(sv[0], 0, "empty", 0, NULL, 0, &err), 0);
+	assert_int_equal(wire_send_file_data(TU_CONN(sv[0]), 0, "empty", 0, NULL, 0, &err), 0);
 
 	struct wire_frame f = { 0 };
 	struct wire_file_data d;
-	assert_int_equal(wire_recv(sv[1], &f, &err), 0);
+	assert_int_equal(wire_recv(TU_CONN(sv[1]), &f, &err), 0);
 	assert_int_equal(f.type, WIRE_FILE_DATA);
 	assert_int_equal(f.length, 3 + strlen("dir/pages-1.img") + 8 + sizeof(data));
 	assert_int_equal(wire_parse_file_data(f.payload, f.length, &d, &err), 0);
@@ -223,7 +223,7 @@ static void test_send_recv_file_data(void **state)
 	assert_int_equal(d.data_len, sizeof(data));
 	assert_memory_equal(d.data, data, sizeof(data));
 
-	assert_int_equal(wire_recv(sv[1], &f, &err), 0);
+	assert_int_equal(wire_recv(TU_CONN(sv[1]), &f, &err), 0);
 	assert_int_equal(f.type, WIRE_FILE_DATA);
 	assert_int_equal(wire_parse_file_data(f.payload, f.length, &d, &err), 0);
 	assert_int_equal(d.space, 0);
@@ -320,7 +320,7 @@ static void test_peer_close_mid_frame(void **state)
 	assert_int_equal(write(sv[0], hdr, sizeof(hdr)), sizeof(hdr));
 	assert_int_equal(write(sv[0], "{\"a\":", 5), 5);
 	close(sv[0]);
-	assert_int_equal(wire_recv(sv[1], &f, &err), -1);
+	assert_int_equal(wire_recv(TU_CONN(sv[1]), &f, &err), -1);
 	tu_assert_contains(err.message, "connection closed");
 	tu_assert_contains(err.message, "RESULT");
 	close(sv[1]);
@@ -329,7 +329,7 @@ static void test_peer_close_mid_frame(void **state)
 	tu_socketpair(sv);
 	assert_int_equal(write(sv[0], hdr, 5), 5);
 	close(sv[0]);
-	assert_int_equal(wire_recv(sv[1], &f, &err), -1);
+	assert_int_equal(wire_recv(TU_CONN(sv[1]), &f, &err), -1);
 	tu_assert_contains(err.message, "connection closed");
 	tu_assert_contains(err.message, "header");
 	close(sv[1]);
@@ -338,7 +338,7 @@ static void test_peer_close_mid_frame(void **state)
 	tu_socketpair(sv);
 	close(sv[0]);
 	memset(&err, 0, sizeof(err));
-	assert_int_equal(wire_recv(sv[1], &f, &err), -1);
+	assert_int_equal(wire_recv(TU_CONN(sv[1]), &f, &err), -1);
 	tu_assert_contains(err.message, "connection closed");
 	close(sv[1]);
 
@@ -346,7 +346,7 @@ static void test_peer_close_mid_frame(void **state)
 	signal(SIGPIPE, SIG_IGN);
 	tu_socketpair(sv);
 	close(sv[1]);
-	assert_int_equal(wire_send(sv[0], WIRE_HELLO, "{}", 2, &err), -1);
+	assert_int_equal(wire_send(TU_CONN(sv[0]), WIRE_HELLO, "{}", 2, &err), -1);
 	assert_int_equal(err.errno_value, EPIPE);
 	close(sv[0]);
 	wire_frame_release(&f);
@@ -359,35 +359,35 @@ static void test_wire_expect(void **state)
 	ferry_error_t err = { 0 };
 	struct wire_frame f = { 0 };
 
-	assert_int_equal(wire_send_error(sv[0], "no space left on target"), 0);
-	assert_int_equal(wire_expect(sv[1], &f, WIRE_RESULT, &err), -1);
+	assert_int_equal(wire_send_error(TU_CONN(sv[0]), "no space left on target"), 0);
+	assert_int_equal(wire_expect(TU_CONN(sv[1]), &f, WIRE_RESULT, &err), -1);
 	assert_string_equal(err.message, "no space left on target");
 	assert_int_equal(err.errno_value, 0);
 
 	/* ABORT carries its reason the same way */
-	assert_int_equal(wire_send(sv[0], WIRE_ABORT, "{\"error\":\"rolled back\"}", 23, &err), 0);
-	assert_int_equal(wire_expect(sv[1], &f, WIRE_RESTORED, &err), -1);
+	assert_int_equal(wire_send(TU_CONN(sv[0]), WIRE_ABORT, "{\"error\":\"rolled back\"}", 23, &err), 0);
+	assert_int_equal(wire_expect(TU_CONN(sv[1]), &f, WIRE_RESTORED, &err), -1);
 	assert_string_equal(err.message, "rolled back");
 
 	/* a broken ERROR frame still becomes an error */
-	assert_int_equal(wire_send(sv[0], WIRE_ERROR, "[1]", 3, &err), 0);
-	assert_int_equal(wire_expect(sv[1], &f, WIRE_RESULT, &err), -1);
+	assert_int_equal(wire_send(TU_CONN(sv[0]), WIRE_ERROR, "[1]", 3, &err), 0);
+	assert_int_equal(wire_expect(TU_CONN(sv[1]), &f, WIRE_RESULT, &err), -1);
 	tu_assert_contains(err.message, "malformed error frame");
 
 	/* the wrong type */
-	assert_int_equal(wire_send(sv[0], WIRE_PROGRESS, "{}", 2, &err), 0);
-	assert_int_equal(wire_expect(sv[1], &f, WIRE_RESULT, &err), -1);
+	assert_int_equal(wire_send(TU_CONN(sv[0]), WIRE_PROGRESS, "{}", 2, &err), 0);
+	assert_int_equal(wire_expect(TU_CONN(sv[1]), &f, WIRE_RESULT, &err), -1);
 	tu_assert_contains(err.message, "expected RESULT, got PROGRESS");
 
 	/* the right type */
-	assert_int_equal(wire_send(sv[0], WIRE_RESULT, "{\"ok\":true}", 11, &err), 0);
-	assert_int_equal(wire_expect(sv[1], &f, WIRE_RESULT, &err), 0);
+	assert_int_equal(wire_send(TU_CONN(sv[0]), WIRE_RESULT, "{\"ok\":true}", 11, &err), 0);
+	assert_int_equal(wire_expect(TU_CONN(sv[1]), &f, WIRE_RESULT, &err), 0);
 	assert_int_equal(f.type, WIRE_RESULT);
 	assert_string_equal((const char *)f.payload, "{\"ok\":true}");
 
 	/* an ERROR when ERROR is what we expect is just a frame */
-	assert_int_equal(wire_send_error(sv[0], "x"), 0);
-	assert_int_equal(wire_expect(sv[1], &f, WIRE_ERROR, &err), 0);
+	assert_int_equal(wire_send_error(TU_CONN(sv[0]), "x"), 0);
+	assert_int_equal(wire_expect(TU_CONN(sv[1]), &f, WIRE_ERROR, &err), 0);
 
 	wire_frame_release(&f);
 	close(sv[0]);
@@ -444,10 +444,10 @@ static void test_send_oversize(void **state)
 	tu_socketpair(sv);
 	uint8_t *big = calloc(1, WIRE_MAX_PAYLOAD + 1);
 	assert_non_null(big);
-	assert_int_equal(wire_send(sv[0], WIRE_RESULT, big, WIRE_MAX_PAYLOAD + 1, &err), -1);
+	assert_int_equal(wire_send(TU_CONN(sv[0]), WIRE_RESULT, big, WIRE_MAX_PAYLOAD + 1, &err), -1);
 	assert_int_equal(err.errno_value, EMSGSIZE);
 	/* FILE_DATA counts its header too */
-	assert_int_equal(wire_send_file_data(sv[0], 0, "f", 0, big, WIRE_MAX_PAYLOAD, &err), -1);
+	assert_int_equal(wire_send_file_data(TU_CONN(sv[0]), 0, "f", 0, big, WIRE_MAX_PAYLOAD, &err), -1);
 	assert_int_equal(err.errno_value, EMSGSIZE);
 	free(big);
 	/* nothing reached the peer */

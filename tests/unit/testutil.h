@@ -61,6 +61,10 @@ static inline char *tu_read(const char *path, size_t *len)
 	return buf;
 }
 
+/* A plain wire connection over a socket, for one call (the literal ends
+ * with the enclosing statement: never keep the pointer). */
+#define TU_CONN(sock) (&(struct wire_conn){ .fd = (sock) })
+
 static inline void tu_socketpair(int sv[2])
 {
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
