@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -48,16 +49,30 @@ struct source {
 	struct proc page_server;      /* post-copy: runc checkpoint serving pages */
 	char page_server_addr[64];
 	bool holding, frozen, locked, committed;
+	bool small_fs;                /* fill-source-disk fault: images on a tiny tmpfs */
 	bool criu_killed;             /* CRIU stopped mid-way: sockets may be in repair */
 	uint64_t max_bytes_per_s;     /* --max-bandwidth for the image stream, 0: none */
 	int slot;                     /* this node's outgoing migration slot */
 };
+
+/* Test-only faults (`ferry migrate --fault NAME`); each makes a real failure. */
+static bool fault_is_known(const char *fault)
+{
+	static const char *const known[] = { "", "cut-transfer", "fail-restore", "kill-criu",
+					     "fill-target-disk", "fill-source-disk", "stall-target" };
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(fault, known[i]))
+			return true;
+	return false;
+}
 
 static int validate(struct source *s, json_object *request, ferry_error_t *err)
 {
 	const char *name = record_str(request, "name");
 	const char *to = record_str(request, "to");
 	char status[32];
+	if (!fault_is_known(s->fault))
+		return ferry_error_set(err, 0, "unknown fault '%s'", s->fault);
 	if (!name_is_valid(name))
 		return ferry_error_set(err, 0, "invalid container name '%s'", name);
 	s->record = store_load(s->node->self.name, name, err);
@@ -148,6 +163,12 @@ static int make_scratch(struct source *s, ferry_error_t *err)
 	if (fs_rm_rf(s->scratch, err) < 0 || fs_mkdir_p(s->images, 0700, err) < 0 ||
 	    fs_mkdir_p(s->work, 0700, err) < 0)
 		return -1;
+	if (!strcmp(s->fault, "fill-source-disk")) {
+		/* test-only: an 8 KiB filesystem for CRIU's images, a real ENOSPC */
+		if (mount("tmpfs", s->images, "tmpfs", 0, "size=8k") < 0)
+			return ferry_error_set(err, errno, "mount small tmpfs (fault injection)");
+		s->small_fs = true;
+	}
 	return 0;
 }
 
@@ -359,6 +380,9 @@ static void remove_scratch(struct source *s)
 	char logs[PATH_MAX];
 	if (!s->scratch[0])
 		return;
+	if (s->small_fs)
+		umount2(s->images, MNT_DETACH);
+	s->small_fs = false;
 	config_criu_logs_dir(logs, sizeof(logs), s->node->self.name, record_str(s->record, "name"));
 	fs_keep_logs_and_remove(s->scratch, logs);
 }

@@ -88,6 +88,17 @@ target_has_it() {
 	[ -z "$(grep /dev/shm/ferry /proc/mounts)" ]
 }
 
+@test "source disk full while dumping: source keeps serving" {
+	probe_start "$IP" 7000 memhog
+	run ferry migrate it-fail --to node2 --mode "$FAULT_MODE" --json --fault fill-source-disk
+	[ "$status" -eq 1 ]
+	echo "$output" | jq -e '.result == "failed"'
+	probe_stop
+	assert_source_serving
+	[ -z "$(grep /dev/shm/ferry /proc/mounts)" ]
+	[ "$(copies it-fail)" -eq 1 ]
+}
+
 @test "transfer cut: source keeps serving" {
 	probe_start "$IP" 7000 memhog
 	run ferry migrate it-fail --to node2 --mode "$FAULT_MODE" --json --fault cut-transfer
@@ -117,6 +128,13 @@ target_has_it() {
 	run ferry migrate it-fail --to node1 --mode "$FAULT_MODE"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"already on node1"* ]]
+	assert_source_serving
+}
+
+@test "unknown fault name: clear error, nothing changes" {
+	run ferry migrate it-fail --to node2 --mode "$FAULT_MODE" --fault no-such-fault
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unknown fault 'no-such-fault'"* ]]
 	assert_source_serving
 }
 
