@@ -332,19 +332,21 @@ count_stop() {
 }
 
 # measure_tls -> TLS_JSON: ferry's image stream over the fabric, plain TCP
-# against mutual TLS, 1 GiB each, three times (bench/streamcost.c); the median
+# against mutual TLS, and one TLS connection against as many as there are
+# cores, 1 GiB each, three times (bench/streamcost.c); the median
 measure_tls() {
-    local runs=() out
-    log "measuring what TLS costs the image stream (3 x 1 GiB plain and TLS)"
+    local runs=() out streams
+    streams=$(nproc)
+    log "measuring what TLS costs the image stream, and $streams parallel streams (3 x 1 GiB)"
     for _ in 1 2 3; do
         out=$("$STREAMCOST" "$SRC_NETNS" "$DST_NETNS" "$(node_address "$DST_NODE")" \
-            "$SRC_NODE" "$DST_NODE" 1024 2>&1) && runs+=("$out")
+            "$SRC_NODE" "$DST_NODE" 1024 "$streams" 2>&1) && runs+=("$out")
     done
     TLS_JSON=$(printf '%s\n' "${runs[@]}" | jq -sc '
         if length == 0 then {error: "streamcost failed"} else
         sort_by(.tls_over_plain) | .[length / 2 | floor] + {runs: length} end' 2>/dev/null) ||
         TLS_JSON='{"error": "streamcost failed"}'
-    log "stream: $(jq -r '"plain \(.plain_mbytes_per_s) MB/s, TLS \(.tls_mbytes_per_s) MB/s (\(.tls_over_plain)x)"' <<<"$TLS_JSON")"
+    log "stream: $(jq -r '"plain \(.plain_mbytes_per_s) MB/s, TLS \(.tls_mbytes_per_s) MB/s (\(.tls_over_plain)x), \(.streams) TLS streams \(.parallel_tls_mbytes_per_s) MB/s (\(.parallel_over_single)x)"' <<<"$TLS_JSON")"
 }
 
 # measure_link -> LINK_JSON: iperf3, one TCP stream, netns ferry-node1 -> ferry-node2
@@ -627,7 +629,7 @@ write_table() {
           "; ideal = memory size / the throughput measured in the same run (link_bps of each run in results.json). \(.date), kernel \(.kernel).",
           "",
           (if .tls_stream.tls_over_plain then
-             "Mutual TLS: the ferry image stream (1 GiB, fabric) runs at \(.tls_stream.tls_mbytes_per_s) MB/s over TLS against \(.tls_stream.plain_mbytes_per_s) MB/s plain (\(.tls_stream.tls_over_plain)x; median of \(.tls_stream.runs)). Every ferry migration below runs over TLS."
+             "Mutual TLS: the ferry image stream (1 GiB, fabric) runs at \(.tls_stream.tls_mbytes_per_s) MB/s over TLS against \(.tls_stream.plain_mbytes_per_s) MB/s plain (\(.tls_stream.tls_over_plain)x; median of \(.tls_stream.runs)); \(.tls_stream.streams) TLS streams at once: \(.tls_stream.parallel_tls_mbytes_per_s) MB/s (\(.tls_stream.parallel_over_single)x one stream). Every ferry migration below runs over one TLS stream."
            else "Mutual TLS: not measured" end),
           "",
           "| size MiB | method | downtime ms | client gap ms | total ms | total / ideal | vs baseline downtime | VERIFY |",

@@ -2,8 +2,10 @@
 # faults.sh - `make faults`: the failure-injection suite in every migration
 # mode (stop-copy, postcopy): agents killed (target during the transfer,
 # source mid-migration then restarted), CRIU killed during the dump, the
-# target's disk full, the transfer cut, the restore failing, bad input.  In
-# every case: never two live copies, never none, the outcome reported.
+# source's or the target's disk full, the transfer cut, the restore failing,
+# bad input (failures.bats); and the phase matrix (phases.bats): the link cut,
+# the source agent or the target agent killed at each phase.  In every case:
+# never two live copies, never none, the outcome reported.
 # Ends with "N passed, N failed"; `make test` runs the stop-copy half.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +14,7 @@ failed=0
 for mode in stop-copy postcopy; do
 	echo "=== faults, mode $mode"
 	out=$(mktemp)
-	FAULT_MODE=$mode FERRY_SUITES=tests/integration/failures.bats scripts/run-integration.sh |
+	FAULT_MODE=$mode FERRY_SUITES="tests/integration/failures.bats tests/integration/phases.bats" scripts/run-integration.sh |
 		tee "$out"
 	passed=$((passed + $(grep -c '^ok ' "$out")))
 	failed=$((failed + $(grep -c '^not ok ' "$out")))

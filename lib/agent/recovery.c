@@ -14,12 +14,14 @@
 #include "util/proc.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* true only if the host routes the pod IP to another node of the sandbox:
  * no route, a blackhole or any other gateway means it was never handed over */
@@ -35,6 +37,15 @@ static bool handed_over(const struct node *n, const char *ip)
 			return true;
 	}
 	return false;
+}
+
+/* true if the host routes the pod IP to this node */
+static bool routed_here(const struct node *n, const char *ip)
+{
+	char gw[16];
+	ferry_error_t err = { 0 };
+	return route_lookup_gateway_v4(n->host_netns_fd, ip, gw, &err) == 0 &&
+	       !strcmp(gw, n->self.address);
 }
 
 static void resume_interrupted(const struct node *n, json_object *rec)
@@ -56,17 +67,49 @@ static void resume_interrupted(const struct node *n, json_object *rec)
 		log_info("recovery: %s was left paused by an interrupted migration: resumed", name);
 }
 
+/* A committed post-copy whose agent died: CRIU's page server (its own
+ * process group) still feeds the target.  A child waits until it has sent
+ * every page and exits, then removes the local copy; the agent goes on. */
+static void finish_committed_postcopy(const struct node *n, const char *name, const char *ip,
+				      int pgid, const char *marker)
+{
+	pid_t pid = fork();
+	if (pid != 0) {
+		if (pid < 0)
+			log_error("recovery: fork: %s", strerror(errno));
+		return;
+	}
+	log_info("recovery: %s was committed in post-copy; waiting for its pages to be sent", name);
+	for (int i = 0; i < 6000 && kill(-pgid, 0) == 0; i++) { /* up to 10 min */
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	kill(-pgid, SIGKILL);
+	pod_destroy(n, name, ip);
+	unlink(marker);
+	log_info("recovery: post-copy of %s finished; local copy removed", name);
+	_exit(0);
+}
+
 /* A source's in-flight marker: the migration was interrupted.  Stops the
  * runc/CRIU it left (CRIU may still hold the tasks, ptrace-stopped, serving
- * pages to nobody) and reports whether there was one. */
-static bool interrupted_migration(const struct node *n, const char *name)
+ * pages to nobody) and reports whether there was one.  *serving: a committed
+ * post-copy whose page server still runs, left to finish. */
+static bool interrupted_migration(const struct node *n, json_object *rec, bool *serving)
 {
 	char path[PATH_MAX];
+	const char *name = record_str(rec, "name");
+	*serving = false;
 	config_migration_marker(path, sizeof(path), n->self.name, name);
 	_cleanup_free_ char *text = fs_read_file(path, NULL, NULL);
 	if (!text)
 		return false;
 	int pgid = atoi(text);
+	if (pgid > 1 && strstr(text, "committed") && kill(-pgid, 0) == 0) {
+		finish_committed_postcopy(n, name, record_str(rec, "ip"), pgid, path);
+		*serving = true;
+		return true;
+	}
 	if (pgid > 1 && kill(-pgid, SIGKILL) == 0) {
 		for (int i = 0; i < 100 && kill(-pgid, 0) == 0; i++) {
 			struct timespec ts = { 0, 20 * 1000 * 1000 };
@@ -84,7 +127,10 @@ static void settle_container(const struct node *n, json_object *rec)
 	char status[32];
 	ferry_error_t err = { 0 };
 	const char *name = record_str(rec, "name");
-	bool interrupted = interrupted_migration(n, name);
+	bool serving;
+	bool interrupted = interrupted_migration(n, rec, &serving);
+	if (serving)
+		return;
 	if (runc_state(&n->runc, name, status, NULL, &err) < 0)
 		return;
 	if (!interrupted && strcmp(status, "paused"))
@@ -155,8 +201,46 @@ static void remove_scratch(const struct node *n)
 	}
 }
 
+/* A target's incoming marker: this agent died while receiving a pod.  The
+ * route decides: routed here, the source committed and the pod is ours (its
+ * traffic lock comes off); otherwise the half-built pod is removed. */
+static void settle_incoming(const struct node *n, const char *name)
+{
+	char path[PATH_MAX];
+	ferry_error_t err = { 0 };
+	config_incoming_marker(path, sizeof(path), n->self.name, name);
+	json_object *rec = store_load(n->self.name, name, &err);
+	struct pod_net pn;
+	if (rec)
+		pod_net(n, rec, &pn);
+	if (rec && routed_here(n, record_str(rec, "ip"))) {
+		if (podnet_unlock(&pn, &err) < 0)
+			log_error("recovery: %s: %s", name, err.message);
+		podnet_announce(&pn);
+		log_info("recovery: incoming %s was committed to this node: kept", name);
+	} else {
+		pod_destroy(n, name, NULL);
+		log_info("recovery: incoming %s was not committed: half-built copy removed", name);
+	}
+	json_object_put(rec);
+	unlink(path);
+}
+
+static void settle_incoming_all(const struct node *n)
+{
+	char dir[PATH_MAX];
+	config_incoming_marker(dir, sizeof(dir), n->self.name, "x");
+	*strrchr(dir, '/') = '\0';
+	_cleanup_dir_ DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			settle_incoming(n, de->d_name);
+}
+
 void recovery_run(const struct node *n)
 {
+	settle_incoming_all(n);
 	_cleanup_json_ json_object *names = store_list(n->self.name);
 	for (size_t i = 0; i < json_object_array_length(names); i++) {
 		ferry_error_t err = { 0 };

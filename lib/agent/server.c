@@ -177,6 +177,10 @@ int agent_run(const char *node_name, ferry_error_t *err)
 	    !(n.tls = tls_context_new(config_pki_dir(pki, sizeof(pki)), node_name, err)) ||
 	    netns_enter(n.self.netns, err) < 0)
 		return -1;
+	install_signals();
+	/* before listening: the processes recovery may leave running (a
+	 * post-copy waiting for its pages) must not inherit the sockets */
+	recovery_run(&n);
 	config_agent_socket(sock_path, sizeof(sock_path), node_name);
 	_cleanup_fd_ int ctl = listen_unix(sock_path, err);
 	if (ctl < 0)
@@ -184,8 +188,6 @@ int agent_run(const char *node_name, ferry_error_t *err)
 	_cleanup_fd_ int peer = listen_tcp(n.self.address, n.self.migration_port, err);
 	if (peer < 0)
 		return -1;
-	install_signals();
-	recovery_run(&n);
 	log_info("agent for %s listening on %s and %s:%d", node_name, sock_path, n.self.address,
 		 n.self.migration_port);
 	serve_forever(&n, ctl, peer);

@@ -22,10 +22,16 @@ void pod_net(const struct node *n, json_object *record, struct pod_net *pn)
 			record_str(record, "ip"));
 }
 
+const char *pod_freezer_file(char *buf, size_t len, const struct node *n, const char *name,
+			     const char *file)
+{
+	snprintf(buf, len, "/sys/fs/cgroup/freezer/ferry/%s/%s/%s", n->self.name, name, file);
+	return buf;
+}
+
 const char *pod_procs_file(char *buf, size_t len, const struct node *n, const char *name)
 {
-	snprintf(buf, len, "/sys/fs/cgroup/freezer/ferry/%s/%s/cgroup.procs", n->self.name, name);
-	return buf;
+	return pod_freezer_file(buf, len, n, name, "cgroup.procs");
 }
 
 static int write_bundle(const struct node *n, json_object *record, const char *dir,

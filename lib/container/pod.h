@@ -40,5 +40,8 @@ json_object *pod_status(const struct node *n, json_object *record);
 void pod_net(const struct node *n, json_object *record, struct pod_net *pn);
 /* The cgroup.procs file listing the pod's processes (freezer hierarchy). */
 const char *pod_procs_file(char *buf, size_t len, const struct node *n, const char *name);
+/* A file of the container's cgroup v1 freezer directory. */
+const char *pod_freezer_file(char *buf, size_t len, const struct node *n, const char *name,
+			     const char *file);
 
 #endif

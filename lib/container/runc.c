@@ -130,11 +130,6 @@ static int simple(const struct runc_ctx *r, const char *verb, const char *id, fe
 	return 0;
 }
 
-int runc_pause(const struct runc_ctx *r, const char *id, ferry_error_t *err)
-{
-	return simple(r, "pause", id, err);
-}
-
 int runc_resume(const struct runc_ctx *r, const char *id, ferry_error_t *err)
 {
 	return simple(r, "resume", id, err);

@@ -38,7 +38,6 @@ int runc_run_detached(const struct runc_ctx *r, const char *bundle, const char *
  * container is an error with errno_value ENOENT. */
 int runc_state(const struct runc_ctx *r, const char *id, char status[32], pid_t *pid,
 	       ferry_error_t *err);
-int runc_pause(const struct runc_ctx *r, const char *id, ferry_error_t *err);
 int runc_resume(const struct runc_ctx *r, const char *id, ferry_error_t *err);
 /* SIGKILL + delete --force; a missing container is not an error. */
 void runc_destroy(const struct runc_ctx *r, const char *id);

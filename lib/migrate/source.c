@@ -5,6 +5,8 @@
 #include "container/pod.h"
 #include "container/tcprepair.h"
 #include "container/store.h"
+#include "container/freezer.h"
+#include "migrate/fault.h"
 #include "migrate/peer.h"
 #include "migrate/plan.h"
 #include "migrate/slots.h"
@@ -40,7 +42,7 @@ struct source {
 	const struct node_info *target;
 	struct pod_net pn;
 	struct migration_report *report;
-	const char *fault;            /* test-only fault injection, or "" */
+	struct fault fault;           /* test-only fault injection (fault.h) */
 	struct wire_conn conn;        /* to the target agent; fd -1 when closed */
 	struct wire_frame frame;
 	char images[PATH_MAX], work[PATH_MAX], scratch[PATH_MAX];
@@ -55,24 +57,13 @@ struct source {
 	int slot;                     /* this node's outgoing migration slot */
 };
 
-/* Test-only faults (`ferry migrate --fault NAME`); each makes a real failure. */
-static bool fault_is_known(const char *fault)
-{
-	static const char *const known[] = { "", "cut-transfer", "fail-restore", "kill-criu",
-					     "fill-target-disk", "fill-source-disk", "stall-target" };
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(fault, known[i]))
-			return true;
-	return false;
-}
-
 static int validate(struct source *s, json_object *request, ferry_error_t *err)
 {
 	const char *name = record_str(request, "name");
 	const char *to = record_str(request, "to");
 	char status[32];
-	if (!fault_is_known(s->fault))
-		return ferry_error_set(err, 0, "unknown fault '%s'", s->fault);
+	if (fault_parse(record_str(request, "fault"), &s->fault, err) < 0)
+		return -1;
 	if (!name_is_valid(name))
 		return ferry_error_set(err, 0, "invalid container name '%s'", name);
 	s->record = store_load(s->node->self.name, name, err);
@@ -92,12 +83,36 @@ static int validate(struct source *s, json_object *request, ferry_error_t *err)
 }
 
 #define QUEUE_TIMEOUT_MS (10 * 60 * 1000)
+#define ABORT_WAIT_MS 5000
 #define QUEUE_POLL_MS 100
 
 static void queue_wait(void)
 {
 	struct timespec ts = { 0, QUEUE_POLL_MS * 1000 * 1000 };
 	nanosleep(&ts, NULL);
+}
+
+/* The test faults tied to a phase: the agent killed, or the connection to
+ * the target cut (which fails the phase, except in post-copy, where the
+ * agents' link is no longer needed). */
+static int phase_faults(struct source *s, const char *phase, ferry_error_t *err)
+{
+	if (fault_at(&s->fault, FAULT_KILL_SOURCE_AT, phase))
+		fault_kill_own_agent();
+	if (!fault_at(&s->fault, FAULT_CUT_AT, phase))
+		return 0;
+	shutdown(s->conn.fd, SHUT_RDWR);
+	if (!strcmp(phase, "postcopy"))
+		return 0;
+	return ferry_error_set(err, 0, "connection to %s cut as %s began (fault injected)",
+			       s->target->name, phase);
+}
+
+/* Starts a phase in the report; its test faults fire here. */
+static int enter_phase(struct source *s, const char *phase, ferry_error_t *err)
+{
+	report_phase_begin(s->report, phase);
+	return phase_faults(s, phase, err);
 }
 
 /* Waits for one of this node's outgoing migration slots. */
@@ -125,7 +140,7 @@ static int try_prepare(struct source *s, bool *busy, ferry_error_t *err)
 		return -1;
 	_cleanup_json_ json_object *prep = json_object_new_object();
 	json_object_object_add(prep, "record", json_object_get(s->record));
-	json_object_object_add(prep, "fault", json_object_new_string(s->fault));
+	json_object_object_add(prep, "fault", json_object_new_string(s->fault.spec));
 	if (wire_send_json(&s->conn, WIRE_PREPARE, prep, err) == 0 &&
 	    wire_expect(&s->conn, &s->frame, WIRE_PREPARED, err) == 0)
 		return 0;
@@ -151,6 +166,8 @@ static int prepare_target(struct source *s, ferry_error_t *err)
 	}
 	if (strcmp(s->report->phases[s->report->n_phases - 1].name, "prepare"))
 		report_phase_begin(s->report, "prepare");
+	if (phase_faults(s, "prepare", err) < 0) /* once the target has prepared */
+		return -1;
 	return hold_open(&s->hold, s->node->host_netns_fd, s->pn.ip, err);
 }
 
@@ -163,7 +180,7 @@ static int make_scratch(struct source *s, ferry_error_t *err)
 	if (fs_rm_rf(s->scratch, err) < 0 || fs_mkdir_p(s->images, 0700, err) < 0 ||
 	    fs_mkdir_p(s->work, 0700, err) < 0)
 		return -1;
-	if (!strcmp(s->fault, "fill-source-disk")) {
+	if (fault_is(&s->fault, FAULT_FILL_SOURCE_DISK)) {
 		/* test-only: an 8 KiB filesystem for CRIU's images, a real ENOSPC */
 		if (mount("tmpfs", s->images, "tmpfs", 0, "size=8k") < 0)
 			return ferry_error_set(err, errno, "mount small tmpfs (fault injection)");
@@ -173,15 +190,18 @@ static int make_scratch(struct source *s, ferry_error_t *err)
 }
 
 /* The in-flight marker: present from just before the freeze until the migration is
- * settled; holds the checkpoint's process group (0 before it starts). */
-static void mark_in_flight(struct source *s, pid_t checkpoint_pgid)
+ * settled; holds the checkpoint's process group (0 before it starts) and,
+ * once the route moved, "committed" (recovery then lets a post-copy page
+ * server finish instead of stopping it). */
+static void mark_in_flight(struct source *s, pid_t checkpoint_pgid, bool committed)
 {
-	char path[PATH_MAX], dir[PATH_MAX], text[32];
+	char path[PATH_MAX], dir[PATH_MAX], text[48];
 	ferry_error_t err = { 0 };
 	config_migration_marker(path, sizeof(path), s->node->self.name, record_str(s->record, "name"));
 	snprintf(dir, sizeof(dir), "%s", path);
 	*strrchr(dir, '/') = '\0';
-	int n = snprintf(text, sizeof(text), "%d\n", (int)checkpoint_pgid);
+	int n = snprintf(text, sizeof(text), "%d%s\n", (int)checkpoint_pgid,
+			 committed ? " committed" : "");
 	if (fs_mkdir_p(dir, 0700, &err) < 0 || fs_replace_file(path, text, (size_t)n, &err) < 0)
 		log_warn("in-flight marker: %s", err.message);
 }
@@ -197,12 +217,13 @@ static void clear_in_flight(struct source *s)
 
 static int freeze(struct source *s, ferry_error_t *err)
 {
-	report_phase_begin(s->report, "freeze");
+	if (enter_phase(s, "freeze", err) < 0)
+		return -1;
 	s->report->freeze_at = clock_now_ms();
 	s->holding = true;
 	if (hold_engage(&s->hold, s->node->host_netns_fd, s->pn.ip, err) < 0)
 		return -1;
-	if (runc_pause(&s->node->runc, record_str(s->record, "name"), err) < 0)
+	if (freezer_freeze(s->node, record_str(s->record, "name"), err) < 0)
 		return -1;
 	s->frozen = true;
 	if (podnet_lock(&s->pn, err) < 0)
@@ -234,12 +255,12 @@ static int inject_dump_fault(struct source *s, pid_t checkpoint, ferry_error_t *
 {
 	if (s->report->bytes_sent == 0)
 		return 0;
-	if (!strcmp(s->fault, "kill-criu")) {
+	if (fault_is(&s->fault, FAULT_KILL_CRIU)) {
 		kill(-checkpoint, SIGKILL);
-		s->fault = "";
+		s->fault.kind = FAULT_NONE;
 		return 0; /* noticed as a failed checkpoint, like a real crash */
 	}
-	if (strcmp(s->fault, "cut-transfer"))
+	if (!fault_is(&s->fault, FAULT_CUT_TRANSFER))
 		return 0;
 	shutdown(s->conn.fd, SHUT_RDWR);
 	return ferry_error_set(err, 0, "transfer cut (fault injected)");
@@ -267,7 +288,7 @@ static int checkpoint_streaming(struct source *s, struct stream_sender *tx, int 
 {
 	_cleanup_fd_ int pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
 	enum dump_event ev = DUMP_RUNNING;
-	mark_in_flight(s, p->pid);
+	mark_in_flight(s, p->pid, false);
 	int rc = 0;
 	while (ev == DUMP_RUNNING && rc == 0) {
 		ev = pidfd < 0 ? DUMP_EXITED : wait_dump_activity(pidfd, status_r);
@@ -286,7 +307,8 @@ static int checkpoint_streaming(struct source *s, struct stream_sender *tx, int 
 
 static int dump_and_stream(struct source *s, ferry_error_t *err)
 {
-	report_phase_begin(s->report, "dump");
+	if (enter_phase(s, "dump", err) < 0)
+		return -1;
 	struct runc_checkpoint_opts o = { .image_dir = s->images, .work_dir = s->work,
 					  .leave_running = true, .status_fd = -1 };
 	int status[2] = { -1, -1 };
@@ -332,7 +354,8 @@ static int dump_and_stream(struct source *s, ferry_error_t *err)
 static int send_layer_and_log(struct source *s, ferry_error_t *err)
 {
 	char dir[PATH_MAX], upper[PATH_MAX + 8], log[PATH_MAX + 8];
-	report_phase_begin(s->report, "rootfs");
+	if (enter_phase(s, "rootfs", err) < 0)
+		return -1;
 	config_container_dir(dir, sizeof(dir), s->node->self.name, record_str(s->record, "name"));
 	snprintf(upper, sizeof(upper), "%s/upper", dir);
 	snprintf(log, sizeof(log), "%s/log", dir);
@@ -350,7 +373,8 @@ static int send_layer_and_log(struct source *s, ferry_error_t *err)
 
 static int await_restore(struct source *s, ferry_error_t *err)
 {
-	report_phase_begin(s->report, "restore");
+	if (enter_phase(s, "restore", err) < 0)
+		return -1;
 	if (wire_expect(&s->conn, &s->frame, WIRE_RESTORED, err) < 0)
 		return ferry_error_prefix(err, "target %s did not restore", s->target->name);
 	s->report->running_at = clock_now_ms();
@@ -360,10 +384,12 @@ static int await_restore(struct source *s, ferry_error_t *err)
 /* THE COMMIT POINT: the fabric delivers the pod's traffic to the target. */
 static int commit(struct source *s, ferry_error_t *err)
 {
-	report_phase_begin(s->report, "commit");
+	if (enter_phase(s, "commit", err) < 0)
+		return -1;
 	if (podnet_route_to_node(s->node->host_netns_fd, s->pn.ip, s->target->address, err) < 0)
 		return -1;
 	s->committed = true;
+	mark_in_flight(s, s->postcopy ? s->page_server.pid : 0, true);
 	_cleanup_json_ json_object *c = json_object_new_object();
 	ferry_error_t send_err = { 0 };
 	if (wire_send_json(&s->conn, WIRE_COMMIT, c, &send_err) < 0 ||
@@ -393,7 +419,8 @@ static int await_pages(struct source *s, ferry_error_t *err)
 {
 	if (!s->postcopy)
 		return 0;
-	report_phase_begin(s->report, "postcopy");
+	if (enter_phase(s, "postcopy", err) < 0)
+		return -1;
 	int rc = proc_finish(&s->page_server, NULL, err);
 	s->page_server.pid = 0;
 	if (rc < 0)
@@ -423,6 +450,18 @@ static void cleanup_source(struct source *s)
 	(void)err;
 }
 
+/* After ABORT: the target answers with ERROR (or closes) once it has removed
+ * what it built, so the failure is reported when it is over on both nodes.
+ * A target that is gone closes at once; a hung one gets a few seconds. */
+static void await_target_cleanup(struct source *s)
+{
+	ferry_error_t ignore = { 0 };
+	if (wire_set_timeouts(s->conn.fd, ABORT_WAIT_MS, &ignore) < 0)
+		return;
+	while (wire_recv(&s->conn, &s->frame, &ignore) == 0 && s->frame.type != WIRE_ERROR)
+		;
+}
+
 static void rollback(struct source *s, const ferry_error_t *cause)
 {
 	ferry_error_t err = { 0 };
@@ -431,6 +470,7 @@ static void rollback(struct source *s, const ferry_error_t *cause)
 		_cleanup_json_ json_object *a = json_object_new_object();
 		json_object_object_add(a, "error", json_object_new_string(cause->message));
 		wire_send_json(&s->conn, WIRE_ABORT, a, NULL);
+		await_target_cleanup(s);
 	}
 	if (s->criu_killed) { /* finish what CRIU did not: sockets out of repair mode */
 		char procs[PATH_MAX];
@@ -475,7 +515,7 @@ static int run_phases(struct source *s, ferry_error_t *err)
 {
 	if (prepare_target(s, err) < 0 || make_scratch(s, err) < 0)
 		return -1;
-	mark_in_flight(s, 0); /* before the freeze: recovery settles it either way */
+	mark_in_flight(s, 0, false); /* before the freeze: recovery settles it either way */
 	if (freeze(s, err) < 0 ||
 	    dump_and_stream(s, err) < 0 || send_layer_and_log(s, err) < 0 ||
 	    await_restore(s, err) < 0 || commit(s, err) < 0)
@@ -490,7 +530,6 @@ int migrate_source(const struct node *node, json_object *request, struct wire_co
 {
 	struct source s = { .node = node, .report = report, .conn = { .fd = -1 }, .slot = -1,
 			    .hold = { .tun_fd = -1, .stop_pipe = { -1, -1 } } };
-	s.fault = record_str(request, "fault");
 	json_object *bw;
 	if (json_object_object_get_ex(request, "max_bandwidth_mbps", &bw) && json_object_get_int64(bw) > 0)
 		s.max_bytes_per_s = (uint64_t)json_object_get_int64(bw) * 1000000 / 8;

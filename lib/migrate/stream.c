@@ -360,6 +360,16 @@ static int hash_written(struct stream_file *f, uint64_t offset, size_t len, ferr
 	return 0;
 }
 
+/* Why reading file data from the peer returned in (<= 0, errno set if < 0). */
+static int receive_failed(ssize_t in, ferry_error_t *err)
+{
+	if (in == 0)
+		return ferry_error_set(err, 0, "connection closed by peer in the middle of file data");
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return ferry_error_set(err, 0, "peer timed out while sending file data");
+	return ferry_error_set(err, errno, "receive file data");
+}
+
 /* Plain TCP: moves len bytes from the socket into the file at f->offset with splice(2):
  * socket buffers to a pipe by reference, pipe to page cache in one copy, and
  * no trip through user space (this machine copies memory slowly). */
@@ -377,12 +387,8 @@ static int splice_into_file(struct stream_receiver *r, struct stream_file *f, in
 		ssize_t in = splice(sock, NULL, r->pipe[1], NULL, left, SPLICE_F_MOVE | SPLICE_F_MORE);
 		if (in < 0 && errno == EINTR)
 			continue;
-		if (in < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return ferry_error_set(err, 0, "peer timed out while sending file data");
-		if (in < 0)
-			return ferry_error_set(err, errno, "receive file data");
-		if (in == 0)
-			return ferry_error_set(err, 0, "connection closed by peer in the middle of file data");
+		if (in <= 0)
+			return receive_failed(in, err);
 		for (ssize_t moved = 0; moved < in;) {
 			ssize_t n = splice(r->pipe[0], NULL, f->fd, &out, (size_t)(in - moved),
 					   SPLICE_F_MOVE);
@@ -407,12 +413,8 @@ static int copy_into_file(struct stream_receiver *r, struct stream_file *f, stru
 	uint64_t out = f->offset;
 	while (len > 0) {
 		ssize_t in = wire_conn_read(c, r->buf, len < RECV_BUFFER ? len : RECV_BUFFER);
-		if (in < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return ferry_error_set(err, 0, "peer timed out while sending file data");
-		if (in < 0)
-			return ferry_error_set(err, errno, "receive file data");
-		if (in == 0)
-			return ferry_error_set(err, 0, "connection closed by peer in the middle of file data");
+		if (in <= 0)
+			return receive_failed(in, err);
 		for (ssize_t done = 0; done < in;) {
 			ssize_t n = pwrite(f->fd, r->buf + done, (size_t)(in - done), (off_t)out);
 			if (n < 0 && errno == EINTR)

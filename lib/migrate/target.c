@@ -5,6 +5,7 @@
 #include "container/lazy.h"
 #include "container/pod.h"
 #include "container/store.h"
+#include "migrate/fault.h"
 #include "migrate/peer.h"
 #include "migrate/slots.h"
 #include "migrate/stream.h"
@@ -21,6 +22,7 @@
 #include <sys/mount.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct target {
@@ -28,7 +30,7 @@ struct target {
 	struct wire_conn *conn;
 	const char *peer;         /* the source node's name, from its certificate */
 	json_object *record;     /* owned */
-	char fault[64];
+	struct fault fault;      /* test-only fault injection (fault.h) */
 	struct pod_net pn;
 	struct stream_receiver rx;
 	struct wire_frame frame;
@@ -36,9 +38,23 @@ struct target {
 	char page_server[64];    /* post-copy: where the source serves memory */
 	struct proc lazy;        /* post-copy: CRIU's lazy-pages daemon */
 	bool prepared;
+	bool marked;             /* the incoming marker exists */
 	int slot;                /* this node's incoming migration slot */
 	bool small_fs;           /* fill-target-disk fault: images on a tiny tmpfs */
 };
+
+/* An earlier attempt to bring the same container here may still be removing
+ * what it built (its source gave up first, e.g. on a cut link): its incoming
+ * marker says so.  Waits for it, a few seconds at most. */
+static void await_previous_attempt(struct target *t, const char *name)
+{
+	char path[PATH_MAX];
+	config_incoming_marker(path, sizeof(path), t->node->self.name, name);
+	for (int i = 0; i < 100 && access(path, F_OK) == 0; i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
 
 static int accept_prepare(struct target *t, ferry_error_t *err)
 {
@@ -49,8 +65,10 @@ static int accept_prepare(struct target *t, ferry_error_t *err)
 	if (!json_object_object_get_ex(prep, "record", &rec) || store_validate_record(rec, err) < 0)
 		return ferry_error_prefix(err, "malformed PREPARE");
 	t->record = json_object_get(rec);
-	if (json_object_object_get_ex(prep, "fault", &fault))
-		snprintf(t->fault, sizeof(t->fault), "%s", json_object_get_string(fault));
+	if (json_object_object_get_ex(prep, "fault", &fault) &&
+	    fault_parse(json_object_get_string(fault), &t->fault, err) < 0)
+		return ferry_error_prefix(err, "malformed PREPARE");
+	await_previous_attempt(t, record_str(rec, "name"));
 	ferry_error_t probe = { 0 };
 	json_object *existing = store_load(t->node->self.name, record_str(rec, "name"), &probe);
 	if (existing) {
@@ -67,6 +85,34 @@ static int accept_prepare(struct target *t, ferry_error_t *err)
 	return 0;
 }
 
+/* Test-only: kill-target@PHASE kills this agent when it reaches PHASE. */
+static void fault_point(struct target *t, const char *phase)
+{
+	if (fault_at(&t->fault, FAULT_KILL_TARGET_AT, phase))
+		fault_kill_own_agent();
+}
+
+/* The incoming marker: present from before the pod is built until the
+ * migration is settled here (committed or abandoned).  An agent that starts
+ * and finds one settles it by the route: kept if the pod IP is routed here,
+ * removed otherwise (recovery.c). */
+static void mark_incoming(struct target *t, bool present)
+{
+	char path[PATH_MAX];
+	ferry_error_t err = { 0 };
+	config_incoming_marker(path, sizeof(path), t->node->self.name, record_str(t->record, "name"));
+	if (!present) {
+		unlink(path);
+		return;
+	}
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	if (fs_mkdir_p(dir, 0700, &err) < 0 || fs_replace_file(path, "", 0, &err) < 0)
+		log_error("incoming marker for %s: %s", record_str(t->record, "name"), err.message);
+	t->marked = true;
+}
+
 static int prepare(struct target *t, ferry_error_t *err)
 {
 	const char *name = record_str(t->record, "name");
@@ -77,10 +123,11 @@ static int prepare(struct target *t, ferry_error_t *err)
 	config_container_dir(dir, sizeof(dir), t->node->self.name, name);
 	pod_net(t->node, t->record, &t->pn);
 	t->prepared = true;
+	mark_incoming(t, true);
 	if (fs_rm_rf(t->scratch, err) < 0 || fs_mkdir_p(t->images, 0700, err) < 0 ||
 	    fs_mkdir_p(t->work, 0700, err) < 0 || pod_prepare(t->node, t->record, err) < 0 || podnet_lock(&t->pn, err) < 0)
 		return -1;
-	if (!strcmp(t->fault, "fill-target-disk")) {
+	if (fault_is(&t->fault, FAULT_FILL_TARGET_DISK)) {
 		/* test-only: a 64 KiB filesystem for the images, a real ENOSPC */
 		if (mount("tmpfs", t->images, "tmpfs", 0, "size=64k") < 0)
 			return ferry_error_set(err, errno, "mount small tmpfs (fault injection)");
@@ -89,6 +136,7 @@ static int prepare(struct target *t, ferry_error_t *err)
 	snprintf(t->rx.roots[SPACE_IMAGES], sizeof(t->rx.roots[0]), "%s", t->images);
 	snprintf(t->rx.roots[SPACE_ROOTFS], sizeof(t->rx.roots[0]), "%s/upper", dir);
 	snprintf(t->rx.roots[SPACE_LOGS], sizeof(t->rx.roots[0]), "%s", dir);
+	fault_point(t, "prepare");
 	_cleanup_json_ json_object *ok = json_object_new_object();
 	return wire_send_json(t->conn, WIRE_PREPARED, ok, err);
 }
@@ -127,7 +175,8 @@ static int receive_state(struct target *t, ferry_error_t *err)
 		if (wire_recv_header(t->conn, &h, err) < 0)
 			return ferry_error_prefix(err, "receiving state");
 		if (h.type == WIRE_FILE_DATA) {
-			if (!stalled && !strcmp(t->fault, "stall-target")) {
+			fault_point(t, "dump");
+			if (!stalled && fault_is(&t->fault, FAULT_STALL_TARGET)) {
 				stalled = true;
 				sleep(10); /* test-only: a window to kill this agent */
 			}
@@ -143,6 +192,7 @@ static int receive_state(struct target *t, ferry_error_t *err)
 			rc = handle_file_end(t, err);
 			break;
 		case WIRE_ENTRY:
+			fault_point(t, "rootfs");
 			rc = handle_entry(t, err);
 			break;
 		case WIRE_DUMP_DONE:
@@ -161,7 +211,7 @@ static int receive_state(struct target *t, ferry_error_t *err)
 
 static int restore(struct target *t, ferry_error_t *err)
 {
-	if (!strcmp(t->fault, "fail-restore")) {
+	if (fault_is(&t->fault, FAULT_FAIL_RESTORE)) {
 		char inv[PATH_MAX + 16];
 		snprintf(inv, sizeof(inv), "%s/inventory.img", t->images);
 		unlink(inv); /* test-only: makes CRIU's restore fail for real */
@@ -174,6 +224,7 @@ static int restore(struct target *t, ferry_error_t *err)
 		return -1;
 	if (pod_restore(t->node, t->record, &src, err) < 0)
 		return -1;
+	fault_point(t, "restore");
 	_cleanup_json_ json_object *m = json_object_new_object();
 	json_object_object_add(m, "restore_ms", json_object_new_double(clock_now_ms() - start));
 	return wire_send_json(t->conn, WIRE_RESTORED, m, err);
@@ -191,6 +242,7 @@ static bool route_points_here(struct target *t)
 static int await_commit(struct target *t, ferry_error_t *err)
 {
 	ferry_error_t lost = { 0 };
+	fault_point(t, "commit");
 	if (wire_expect(t->conn, &t->frame, WIRE_COMMIT, &lost) < 0 && !route_points_here(t)) {
 		*err = lost;
 		return ferry_error_prefix(err, "no commit from the source");
@@ -198,6 +250,7 @@ static int await_commit(struct target *t, ferry_error_t *err)
 	if (podnet_unlock(&t->pn, err) < 0)
 		log_error("committed pod %s: %s", record_str(t->record, "name"), err->message);
 	podnet_announce(&t->pn);
+	mark_incoming(t, false); /* settled: this node owns the pod */
 	_cleanup_json_ json_object *ack = json_object_new_object();
 	wire_send_json(t->conn, WIRE_COMMIT, ack, NULL);
 	return 0;
@@ -209,6 +262,7 @@ static void await_pages(struct target *t)
 	ferry_error_t err = { 0 };
 	if (t->lazy.pid <= 0)
 		return;
+	fault_point(t, "postcopy");
 	if (proc_finish(&t->lazy, NULL, &err) < 0)
 		log_error("post-copy of %s failed: %s", record_str(t->record, "name"), err.message);
 	else
@@ -220,9 +274,13 @@ static void abandon(struct target *t, const ferry_error_t *cause)
 {
 	lazy_daemon_kill(&t->lazy);
 	log_warn("migration of %s abandoned: %s", record_str(t->record, "name"), cause->message);
-	wire_send_error(t->conn, cause->message);
 	if (t->prepared)
 		pod_destroy(t->node, record_str(t->record, "name"), t->pn.ip);
+	if (t->marked)
+		mark_incoming(t, false);
+	/* last: the source reports the failure once this arrives (or the
+	 * connection closes), and by then nothing of the pod is left here */
+	wire_send_error(t->conn, cause->message);
 }
 
 int migrate_target(const struct node *node, struct wire_conn *conn, const char *peer,

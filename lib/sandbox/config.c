@@ -116,6 +116,11 @@ int config_write_criu_conf(const char *node, ferry_error_t *err)
 	return fs_write_file_atomic(path, text, strlen(text), err);
 }
 
+const char *config_incoming_marker(char *buf, size_t len, const char *node, const char *name)
+{
+	return build(buf, len, "%s/nodes/%s/incoming/%s", config_get()->state_dir, node, name);
+}
+
 const char *config_migration_marker(char *buf, size_t len, const char *node, const char *name)
 {
 	return build(buf, len, "%s/nodes/%s/migrating/%s", config_get()->state_dir, node, name);

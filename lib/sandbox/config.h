@@ -45,6 +45,9 @@ const char *config_pki_dir(char *buf, size_t len);
 /* The marker a source keeps while one of its migrations is in flight
  * (holds the process group of its runc checkpoint, for recovery). */
 const char *config_migration_marker(char *buf, size_t len, const char *node, const char *name);
+/* The marker a target keeps from building a pod until its migration is
+ * settled (committed or abandoned). */
+const char *config_incoming_marker(char *buf, size_t len, const char *node, const char *name);
 /* Where the CRIU/runc logs of a node's last migration of a container are kept. */
 const char *config_criu_logs_dir(char *buf, size_t len, const char *node, const char *name);
 

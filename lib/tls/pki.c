@@ -2,6 +2,7 @@
  * pki.c - see pki.h.
  */
 #include "tls/pki.h"
+#include "tls/sslerr.h"
 #include "util/fs.h"
 
 #include <errno.h>
@@ -29,16 +30,6 @@ static void pkey_free_p(EVP_PKEY **k) { EVP_PKEY_free(*k); }
 void pki_path(char *out, size_t size, const char *dir, const char *name, const char *ext)
 {
 	snprintf(out, size, "%s/%s.%s", dir, name, ext);
-}
-
-static int ssl_fail(ferry_error_t *err, const char *what)
-{
-	char buf[256] = "unknown error";
-	unsigned long e = ERR_get_error();
-	if (e)
-		ERR_error_string_n(e, buf, sizeof(buf));
-	ERR_clear_error();
-	return ferry_error_set(err, 0, "%s: %s", what, buf);
 }
 
 static X509 *read_cert(const char *path)
@@ -81,7 +72,7 @@ static int write_pair(const char *dir, const char *name, X509 *cert, EVP_PKEY *k
 				: PEM_write_X509(f, cert);
 		if (fclose(f) != 0 || !ok) {
 			unlink(tmp);
-			return ssl_fail(err, "write certificate files");
+			return ssl_error_set(err, "write certificate files");
 		}
 		if (rename(tmp, path) < 0)
 			return ferry_error_set(err, errno, "rename %s", tmp);
@@ -148,13 +139,13 @@ int pki_init(const char *dir, ferry_error_t *err)
 		return -1;
 	_cleanup_pkey_ EVP_PKEY *k = EVP_EC_gen("P-256");
 	if (!k)
-		return ssl_fail(err, "generate the CA key");
+		return ssl_error_set(err, "generate the CA key");
 	_cleanup_x509_ X509 *ca = make_cert(k, CA_NAME, "ca", CA_VALID_DAYS, NULL);
 	if (!ca || add_ext(ca, ca, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") < 0 ||
 	    add_ext(ca, ca, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
 	    add_ext(ca, ca, NID_subject_key_identifier, "hash") < 0 ||
 	    !X509_sign(ca, k, EVP_sha256()))
-		return ssl_fail(err, "make the CA certificate");
+		return ssl_error_set(err, "make the CA certificate");
 	if (write_pair(dir, "ca", ca, k, err) < 0)
 		return -1;
 	return 1;
@@ -190,10 +181,10 @@ int pki_issue(const char *dir, const struct pki_subject *s, const char *out_dir,
 		return ferry_error_set(err, 0, "unknown role '%s' (agent or controller)", s->role);
 	_cleanup_pkey_ EVP_PKEY *k = EVP_EC_gen("P-256");
 	if (!k)
-		return ssl_fail(err, "generate a key");
+		return ssl_error_set(err, "generate a key");
 	_cleanup_x509_ X509 *cert = make_cert(k, s->name, s->role, s->valid_days ? s->valid_days : 365, ca);
 	if (!cert || add_leaf_exts(cert, ca, s) < 0 || !X509_sign(cert, ca_key, EVP_sha256()))
-		return ssl_fail(err, "make the certificate");
+		return ssl_error_set(err, "make the certificate");
 	if (fs_mkdir_p(out_dir, 0700, err) < 0)
 		return -1;
 	return write_pair(out_dir, s->name, cert, k, err);

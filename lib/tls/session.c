@@ -3,6 +3,7 @@
  */
 #include "tls/session.h"
 #include "tls/pki.h"
+#include "tls/sslerr.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -12,16 +13,6 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
-static int ssl_fail(ferry_error_t *err, const char *what)
-{
-	char buf[256] = "";
-	unsigned long e = ERR_get_error();
-	if (e)
-		ERR_error_string_n(e, buf, sizeof(buf));
-	ERR_clear_error();
-	return ferry_error_set(err, e ? 0 : errno, "%s%s%s", what, e ? ": " : "", buf);
-}
-
 SSL_CTX *tls_context_new(const char *dir, const char *name, ferry_error_t *err)
 {
 	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX];
@@ -30,7 +21,7 @@ SSL_CTX *tls_context_new(const char *dir, const char *name, ferry_error_t *err)
 	pki_path(key, sizeof(key), dir, name, "key");
 	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
 	if (!ctx) {
-		ssl_fail(err, "TLS context");
+		ssl_error_set(err, "TLS context");
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
@@ -40,14 +31,18 @@ SSL_CTX *tls_context_new(const char *dir, const char *name, ferry_error_t *err)
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
+	/* a peer that dies sends no close_notify: report that as the end of the
+	 * stream ("connection closed"); frames carry their lengths, so a cut
+	 * inside one is still caught as a truncated frame */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-		ssl_fail(err, ca);
+		ssl_error_set(err, ca);
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
-		ssl_fail(err, crt);
+		ssl_error_set(err, crt);
 		goto fail;
 	}
 	return ctx;
@@ -81,7 +76,7 @@ static int handshake(SSL_CTX *ctx, int fd, bool server, struct wire_conn *c, fer
 	SSL *ssl = SSL_new(ctx);
 	if (!ssl || SSL_set_fd(ssl, fd) != 1) {
 		SSL_free(ssl);
-		return ssl_fail(err, "TLS session");
+		return ssl_error_set(err, "TLS session");
 	}
 	errno = 0;
 	int rc = server ? SSL_accept(ssl) : SSL_connect(ssl);
@@ -91,7 +86,7 @@ static int handshake(SSL_CTX *ctx, int fd, bool server, struct wire_conn *c, fer
 			ferry_error_set(err, 0, "TLS handshake: peer certificate rejected: %s",
 					X509_verify_cert_error_string(v));
 		else
-			ssl_fail(err, "TLS handshake");
+			ssl_error_set(err, "TLS handshake");
 		ERR_clear_error();
 		SSL_free(ssl);
 		return -1;

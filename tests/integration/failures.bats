@@ -111,6 +111,7 @@ target_has_it() {
 @test "restore fails on the target: source keeps serving" {
 	probe_start "$IP" 7000 memhog
 	run ferry migrate it-fail --to node2 --mode "$FAULT_MODE" --json --fault fail-restore
+	echo "$output" | jq -c '{result, error}'
 	[ "$status" -eq 1 ]
 	echo "$output" | jq -e '.result == "failed" and (.error | test("restore"))'
 	probe_stop

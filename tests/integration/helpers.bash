@@ -64,7 +64,11 @@ kill_agent() { kill -KILL -- "-$(agent_pid "$1")"; }
 
 restart_agents() { ferry sandbox up >/dev/null; }
 
-remove_all() { for n in "$@"; do ferry rm "$n" >/dev/null 2>&1 || true; done; }
+remove_all() { # every copy of each name, on whichever nodes hold one
+	for n in "$@"; do
+		for _ in 1 2 3; do ferry rm "$n" >/dev/null 2>&1 || break; done
+	done
+}
 
 # no_sanitizer_reports: the agents' logs hold no ASan/UBSan report (with an
 # ASan/UBSan build under test, FERRY_BIN=build/san/ferry)
