@@ -219,10 +219,59 @@ static void remove_pod_namespaces(void)
 			netns_delete(de->d_name);
 }
 
+/* Sandbox nodes are named node<N>; other agents on this machine (a test
+ * cluster's, --k8s) may share the state roots and must keep their files. */
+static bool is_sandbox_node_name(const char *name)
+{
+	if (strncmp(name, "node", 4) || !name[4])
+		return false;
+	for (const char *p = name + 4; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+/* Removes dir/node<N> for every sandbox node, then dir itself if empty. */
+static int remove_node_dirs(const char *dir, ferry_error_t *err)
+{
+	char path[PATH_MAX + 256];
+	_cleanup_dir_ DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (!is_sandbox_node_name(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (fs_rm_rf(path, err) < 0)
+			return -1;
+	}
+	rmdir(dir); /* only if nothing else lives there */
+	return 0;
+}
+
+/* Everything of the sandbox in the state, lib and scratch roots, and
+ * nothing else: the CA (lib/pki), images and other agents' files stay. */
+static int remove_sandbox_files(ferry_error_t *err)
+{
+	const struct ferry_config *c = config_get();
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/nodes", c->lib_dir);
+	if (remove_node_dirs(path, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/nodes", c->state_dir);
+	if (remove_node_dirs(path, err) < 0 || remove_node_dirs(c->scratch_dir, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/ipam", c->state_dir);
+	if (fs_rm_rf(path, err) < 0)
+		return -1;
+	config_topology_file(path, sizeof(path));
+	unlink(path);
+	rmdir(c->state_dir);
+	return 0;
+}
+
 int sandbox_down(ferry_error_t *err)
 {
 	struct topology t;
-	char path[PATH_MAX];
 	ferry_error_t ignore = { 0 };
 	if (topology_load(&t, &ignore) == 0) {
 		for (int i = 0; i < t.n_nodes; i++) {
@@ -238,11 +287,7 @@ int sandbox_down(ferry_error_t *err)
 		const char *argv[] = { "ip", "link", "delete", FABRIC_BRIDGE, NULL };
 		proc_run_quiet(argv);
 	}
-	snprintf(path, sizeof(path), "%s/nodes", config_get()->lib_dir);
-	if (fs_rm_rf(path, err) < 0 || fs_rm_rf(config_get()->state_dir, err) < 0 ||
-	    fs_rm_rf(config_get()->scratch_dir, err) < 0)
-		return -1;
-	return 0;
+	return remove_sandbox_files(err);
 }
 
 json_object *sandbox_status(ferry_error_t *err)

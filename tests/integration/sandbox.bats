@@ -85,10 +85,12 @@ teardown() {
 	[ ! -e /sys/class/net/ferry0 ]
 	[ -z "$(ip -o link show | grep -E ' (fn-|fv|fh)[0-9a-z]')" ]
 	[ -z "$(ip route show | grep '^10\.88\.')" ]
-	[ -z "$(pgrep -f 'ferry agent')" ]
+	[ -z "$(pgrep -f 'ferry agent --node ')" ] # the sandbox's agents (not a cluster's --k8s ones)
 	[ -z "$(pgrep -x ferry-logger)" ]
-	[ ! -e /run/ferry ]
-	[ ! -e /var/lib/ferry/nodes ]
+	[ ! -e /run/ferry/sandbox.json ] && [ ! -e /run/ferry/nodes/node1 ] && [ ! -e /run/ferry/ipam ]
+	[ ! -e /var/lib/ferry/nodes/node1 ] && [ ! -e /dev/shm/ferry/node1 ]
+	# nothing of the sandbox's nodes is left (another agent's files may be)
+	[ -z "$(ls /var/lib/ferry/nodes /run/ferry/nodes /dev/shm/ferry 2>/dev/null | grep -E '^node[0-9]+$')" ]
 	run ferry sandbox status
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"no sandbox is running"* ]]
