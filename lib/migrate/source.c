@@ -15,6 +15,7 @@
 #include "net/hold.h"
 #include "net/podnet.h"
 #include "net/route.h"
+#include "net/shaper.h"
 #include "sandbox/config.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
@@ -55,6 +56,8 @@ struct source {
 	bool criu_killed;             /* CRIU stopped mid-way: sockets may be in repair */
 	uint64_t max_bytes_per_s;     /* --max-bandwidth for the image stream, 0: none */
 	int slot;                     /* this node's outgoing migration slot */
+	int page_server_port;
+	char shaped_dev[IF_NAMESIZE]; /* post-copy traffic capped on this interface */
 };
 
 static int validate(struct source *s, json_object *request, ferry_error_t *err)
@@ -276,9 +279,30 @@ static int pick_page_server(struct source *s, ferry_error_t *err)
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
 		return ferry_error_set(err, errno, "pick a page server port");
+	s->page_server_port = ntohs(sa.sin_port);
 	snprintf(s->page_server_addr, sizeof(s->page_server_addr), "%s:%d", s->node->self.address,
-		 ntohs(sa.sin_port));
+		 s->page_server_port);
 	return 0;
+}
+
+/* --max-bandwidth in post-copy: the page server's traffic is capped by the
+ * kernel (net/shaper.h), on the interface that leads to the target. */
+static int cap_page_server(struct source *s, ferry_error_t *err)
+{
+	if (!s->max_bytes_per_s)
+		return 0;
+	if (route_lookup_dev_v4(s->target->address, s->shaped_dev, err) < 0 ||
+	    shaper_cap_sport(s->shaped_dev, s->page_server_port, s->max_bytes_per_s, err) < 0)
+		return ferry_error_prefix(err, "cap post-copy traffic");
+	return 0;
+}
+
+/* Post-copy: the page server's port and its cap are chosen before the freeze. */
+static int prepare_page_server(struct source *s, ferry_error_t *err)
+{
+	if (!s->postcopy)
+		return 0;
+	return pick_page_server(s, err) < 0 ? -1 : cap_page_server(s, err);
 }
 
 /* Runs `runc checkpoint` and streams its images until it exits (stop-copy)
@@ -314,8 +338,8 @@ static int dump_and_stream(struct source *s, ferry_error_t *err)
 	int status[2] = { -1, -1 };
 	struct stream_sender tx;
 	struct proc p;
-	if (s->postcopy && (pick_page_server(s, err) < 0 || pipe2(status, O_CLOEXEC) < 0))
-		return ferry_error_is_set(err) ? -1 : ferry_error_set(err, errno, "pipe");
+	if (s->postcopy && pipe2(status, O_CLOEXEC) < 0)
+		return ferry_error_set(err, errno, "pipe");
 	o.lazy_page_server = s->postcopy ? s->page_server_addr : NULL;
 	o.status_fd = status[1];
 	int rc = stream_sender_init(&tx, &s->conn, SPACE_IMAGES, s->images, err);
@@ -513,7 +537,8 @@ static int choose_mode(struct source *s, json_object *request, ferry_error_t *er
 
 static int run_phases(struct source *s, ferry_error_t *err)
 {
-	if (prepare_target(s, err) < 0 || make_scratch(s, err) < 0)
+	if (prepare_target(s, err) < 0 || make_scratch(s, err) < 0 ||
+	    prepare_page_server(s, err) < 0)
 		return -1;
 	mark_in_flight(s, 0, false); /* before the freeze: recovery settles it either way */
 	if (freeze(s, err) < 0 ||
@@ -545,6 +570,8 @@ int migrate_source(const struct node *node, json_object *request, struct wire_co
 	}
 	report_finish(report, rc < 0 ? err->message : NULL);
 	clear_in_flight(&s);
+	if (s.shaped_dev[0])
+		shaper_uncap_sport(s.shaped_dev, s.page_server_port);
 	hold_close(&s.hold);
 	if (s.slot >= 0)
 		close(s.slot);

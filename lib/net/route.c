@@ -173,3 +173,30 @@ int route_lookup_gateway_v4(int netns_fd, const char *dst, char gateway[16], fer
 		return ferry_error_prefix(err, "look up route to %s", dst);
 	return 0;
 }
+
+static int oif_attr_cb(const struct nlattr *attr, void *data)
+{
+	if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+		*(unsigned *)data = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+static int oif_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	mnl_attr_parse(nlh, sizeof(struct rtmsg), oif_attr_cb, data);
+	return MNL_CB_STOP;
+}
+
+int route_lookup_dev_v4(const char *dst, char dev[IF_NAMESIZE], ferry_error_t *err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned oif = 0;
+	struct nlmsghdr *nlh = route_msg(buf, RTM_GETROUTE, 0, dst, 32, err);
+	if (!nlh)
+		return -1;
+	if (rtnl_talk(-1, nlh, oif_msg_cb, &oif, err) < 0)
+		return ferry_error_prefix(err, "look up route to %s", dst);
+	if (!oif || !if_indextoname(oif, dev))
+		return ferry_error_set(err, errno, "no interface routes to %s", dst);
+	return 0;
+}

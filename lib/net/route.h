@@ -10,6 +10,7 @@
 #ifndef FERRY_ROUTE_H
 #define FERRY_ROUTE_H
 
+#include <net/if.h>
 #include "util/error.h"
 
 /* dst/plen via gateway (gateway != NULL) or on device ifname (gateway == NULL). */
@@ -20,5 +21,7 @@ int route_replace_dev_v4(int netns_fd, const char *dst, int plen, unsigned oif,
 			 ferry_error_t *err);
 /* The gateway the namespace would use for dst ("" if directly connected). */
 int route_lookup_gateway_v4(int netns_fd, const char *dst, char gateway[16], ferry_error_t *err);
+/* The interface this namespace sends traffic for dst through. */
+int route_lookup_dev_v4(const char *dst, char dev[IF_NAMESIZE], ferry_error_t *err);
 
 #endif

@@ -74,6 +74,21 @@ teardown() {
 	[[ "$output" == OK* ]]
 }
 
+@test "post-copy: --max-bandwidth caps the page traffic too (never faster than the cap)" {
+	start_memhog it-pc node1 64
+	ip=$(field it-pc ip)
+	run ferry migrate it-pc --to node2 --mode postcopy --max-bandwidth 200 --json
+	[ "$status" -eq 0 ]
+	# at 200 Mbit/s (25 MB/s) the resident memory needs at least memory / 25,000
+	# ms after the commit; a lower bound the cap guarantees, not a timing target
+	echo "$output" | jq -e '.result == "ok" and
+		([.phases[] | select(.name == "postcopy") | .duration_ms][0] >= (.memory_bytes / 25000 * 0.8))'
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+	# the cap is gone with the migration
+	[ -z "$(ip netns exec ferry-node1 tc filter show dev eth0 | grep -i u32)" ]
+}
+
 @test "an unknown mode is refused" {
 	run ferry migrate whatever --to node2 --mode teleport
 	[ "$status" -eq 2 ]
