@@ -2,6 +2,7 @@
  * recovery.c - see recovery.h.
  */
 #include "agent/recovery.h"
+#include "agent/locks.h"
 #include "container/pod.h"
 #include "container/store.h"
 #include "container/tcprepair.h"
@@ -127,6 +128,13 @@ static void settle_container(const struct node *n, json_object *rec)
 	char status[32];
 	ferry_error_t err = { 0 };
 	const char *name = record_str(rec, "name");
+	/* a live request process (a migration that outlived the agent daemon)
+	 * holds the container's lock: it settles the container itself */
+	_cleanup_fd_ int lock = container_lock(n, name, &err);
+	if (lock < 0) {
+		log_info("recovery: %s: %s; left to it", name, err.message);
+		return;
+	}
 	bool serving;
 	bool interrupted = interrupted_migration(n, rec, &serving);
 	if (serving)
@@ -144,6 +152,18 @@ static void settle_container(const struct node *n, json_object *rec)
 	resume_interrupted(n, rec);
 }
 
+/* True if a live request process holds the container's lock (it will settle
+ * the container itself; recovery must not touch its files). */
+static bool in_use(const struct node *n, const char *name)
+{
+	ferry_error_t err = { 0 };
+	int lock = container_lock(n, name, &err);
+	if (lock < 0)
+		return true;
+	close(lock);
+	return false;
+}
+
 /* runc containers of this node that have no record: targets that never
  * finished restoring */
 static void remove_unrecorded_containers(const struct node *n)
@@ -159,6 +179,8 @@ static void remove_unrecorded_containers(const struct node *n)
 			json_object_put(rec);
 			continue;
 		}
+		if (in_use(n, de->d_name))
+			continue;
 		log_info("recovery: removing unrecorded container %s", de->d_name);
 		pod_destroy(n, de->d_name, NULL);
 	}
@@ -181,6 +203,8 @@ static void remove_orphan_namespaces(const struct node *n)
 			json_object_put(rec);
 			continue;
 		}
+		if (in_use(n, name))
+			continue;
 		log_info("recovery: removing the pod network of %s, which has no container", name);
 		pod_destroy(n, name, NULL);
 	}
@@ -193,7 +217,7 @@ static void remove_scratch(const struct node *n)
 	_cleanup_dir_ DIR *d = opendir(dir);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || in_use(n, de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		fs_keep_logs_and_remove(path, config_criu_logs_dir(logs, sizeof(logs), n->self.name,
@@ -208,6 +232,11 @@ static void settle_incoming(const struct node *n, const char *name)
 {
 	char path[PATH_MAX];
 	ferry_error_t err = { 0 };
+	_cleanup_fd_ int lock = container_lock(n, name, &err);
+	if (lock < 0) { /* the target's own process lives on and settles it */
+		log_info("recovery: incoming %s: %s; left to it", name, err.message);
+		return;
+	}
 	config_incoming_marker(path, sizeof(path), n->self.name, name);
 	json_object *rec = store_load(n->self.name, name, &err);
 	struct pod_net pn;

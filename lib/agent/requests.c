@@ -2,6 +2,7 @@
  * requests.c - see requests.h.
  */
 #include "agent/requests.h"
+#include "agent/locks.h"
 #include "container/image.h"
 #include "container/ipam.h"
 #include "container/pod.h"
@@ -22,25 +23,6 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-/* Per-container lock: one operation (run, rm, migrate) at a time. */
-static int lock_container(const struct node *n, const char *name, ferry_error_t *err)
-{
-	char dir[PATH_MAX], path[PATH_MAX + 64];
-	config_node_state_dir(dir, sizeof(dir), n->self.name);
-	snprintf(path, sizeof(path), "%s/locks", dir);
-	if (fs_mkdir_p(path, 0700, err) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/locks/%s", dir, name);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return ferry_error_set(err, errno, "open %s", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		close(fd);
-		return ferry_error_set(err, 0, "container %s is busy with another operation", name);
-	}
-	return fd;
-}
 
 static json_object *op_ping(const struct node *n, json_object *req, ferry_error_t *err)
 {
@@ -106,7 +88,7 @@ static json_object *op_run(const struct node *n, json_object *req, ferry_error_t
 	_cleanup_json_ json_object *rec = record_from_run(n, req, err);
 	if (!rec)
 		return NULL;
-	_cleanup_fd_ int lock = lock_container(n, name, err);
+	_cleanup_fd_ int lock = container_lock(n, name, err);
 	if (lock < 0)
 		return NULL;
 	ferry_error_t probe = { 0 };
@@ -134,7 +116,7 @@ static json_object *op_rm(const struct node *n, json_object *req, ferry_error_t 
 	_cleanup_json_ json_object *rec = store_load(n->self.name, name, err);
 	if (!rec)
 		return NULL;
-	_cleanup_fd_ int lock = lock_container(n, name, err);
+	_cleanup_fd_ int lock = container_lock(n, name, err);
 	if (lock < 0)
 		return NULL;
 	pod_destroy(n, name, record_str(rec, "ip"));
@@ -149,7 +131,7 @@ static json_object *op_migrate(const struct node *n, json_object *req, struct wi
 			       ferry_error_t *err)
 {
 	struct migration_report report;
-	_cleanup_fd_ int lock = lock_container(n, record_str(req, "name"), err);
+	_cleanup_fd_ int lock = container_lock(n, record_str(req, "name"), err);
 	if (lock < 0)
 		return NULL;
 	migrate_source(n, req, c, &report, err);

@@ -5,6 +5,7 @@
 #include "container/lazy.h"
 #include "container/pod.h"
 #include "container/store.h"
+#include "agent/locks.h"
 #include "migrate/fault.h"
 #include "migrate/peer.h"
 #include "migrate/slots.h"
@@ -22,7 +23,6 @@
 #include <sys/mount.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 struct target {
@@ -39,22 +39,10 @@ struct target {
 	struct proc lazy;        /* post-copy: CRIU's lazy-pages daemon */
 	bool prepared;
 	bool marked;             /* the incoming marker exists */
+	int lock;                /* the container's lock on this node (agent/locks.h) */
 	int slot;                /* this node's incoming migration slot */
 	bool small_fs;           /* fill-target-disk fault: images on a tiny tmpfs */
 };
-
-/* An earlier attempt to bring the same container here may still be removing
- * what it built (its source gave up first, e.g. on a cut link): its incoming
- * marker says so.  Waits for it, a few seconds at most. */
-static void await_previous_attempt(struct target *t, const char *name)
-{
-	char path[PATH_MAX];
-	config_incoming_marker(path, sizeof(path), t->node->self.name, name);
-	for (int i = 0; i < 100 && access(path, F_OK) == 0; i++) {
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-}
 
 static int accept_prepare(struct target *t, ferry_error_t *err)
 {
@@ -68,7 +56,12 @@ static int accept_prepare(struct target *t, ferry_error_t *err)
 	if (json_object_object_get_ex(prep, "fault", &fault) &&
 	    fault_parse(json_object_get_string(fault), &t->fault, err) < 0)
 		return ferry_error_prefix(err, "malformed PREPARE");
-	await_previous_attempt(t, record_str(rec, "name"));
+	/* held until this process exits: an earlier attempt for the same
+	 * container that is still cleaning up makes this one wait its turn */
+	t->lock = container_lock(t->node, record_str(rec, "name"), err);
+	if (t->lock < 0)
+		return ferry_error_set(err, 0, "busy: an earlier migration of %s is still settling on %s",
+				       record_str(rec, "name"), t->node->self.name);
 	ferry_error_t probe = { 0 };
 	json_object *existing = store_load(t->node->self.name, record_str(rec, "name"), &probe);
 	if (existing) {
@@ -287,7 +280,7 @@ int migrate_target(const struct node *node, struct wire_conn *conn, const char *
 		   struct wire_frame *prepare_frame, ferry_error_t *err)
 {
 	struct target t = { .node = node, .conn = conn, .peer = peer, .frame = *prepare_frame,
-			    .slot = -1 };
+			    .slot = -1, .lock = -1 };
 	*prepare_frame = (struct wire_frame){ 0 };
 	stream_receiver_init(&t.rx);
 	int rc = accept_prepare(&t, err);
@@ -316,6 +309,8 @@ int migrate_target(const struct node *node, struct wire_conn *conn, const char *
 	wire_frame_release(&t.frame);
 	if (t.slot >= 0)
 		close(t.slot);
+	if (t.lock >= 0)
+		close(t.lock);
 	json_object_put(t.record);
 	return rc;
 }
