@@ -51,7 +51,13 @@ images: all
 demo: deps all images
 	scripts/demo.sh
 
-unit: $(UNIT_BIN)
+# processes the unit tests drive (static: they run natively under valgrind)
+UNIT_HELPERS := $(BUILD)/tests/dirty_child
+$(BUILD)/tests/%: tests/unit/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+unit: $(UNIT_BIN) $(UNIT_HELPERS)
 	scripts/run-unit.sh $(UNIT_BIN)
 
 integration: all images
