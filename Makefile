@@ -5,7 +5,7 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation -Ilib -I. -MMD -MP
-LDLIBS  += -ljson-c -lmnl -lxxhash -lssl -lcrypto -lm
+LDLIBS  += -ljson-c -lmnl -lxxhash -lssl -lcrypto -lm -lcurl -lyaml -lmicrohttpd -lpthread
 
 ifeq ($(SAN),1)
 BUILD   := build/san
@@ -21,9 +21,13 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps images demo test unit integration bench clean workloads fuzz fuzz-smoke faults \
-        cluster-up cluster-down cluster-smoke
+        cluster-up cluster-down cluster-smoke k8s-controller-test
 
-all: $(BUILD)/ferry workloads
+all: $(BUILD)/ferry $(BUILD)/kubectl-migrate workloads
+
+# the kubectl plugin is the same binary (argv[0] dispatch in cmd/main.c)
+$(BUILD)/kubectl-migrate: $(BUILD)/ferry
+	ln -sf ferry $@
 
 $(BUILD)/libferry.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -70,6 +74,11 @@ cluster-down:
 
 cluster-smoke:
 	scripts/k8s/smoke.sh
+
+# the controller against a real etcd + kube-apiserver (no kubelets, no
+# cluster-up): scripts/k8s/apiserver-only.sh, tests/k8s/controller.bats
+k8s-controller-test: $(BUILD)/ferry $(BUILD)/kubectl-migrate
+	bats tests/k8s/controller.bats
 
 faults: deps all images
 	scripts/faults.sh
