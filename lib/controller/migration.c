@@ -296,6 +296,16 @@ static int hand_over(struct migration *m, ferry_error_t *err)
 						  : 0;
 }
 
+static void event_on_target(struct migration *m, const char *message)
+{
+	char path[512];
+	ferry_error_t err = { 0 };
+	pod_path(m, m->target_pod, path, sizeof(path));
+	_cleanup_json_ json_object *t = k8s_get(m->c, path, NULL, &err);
+	if (t)
+		k8s_event(m->c, t, "Normal", "Migrated", "%s", message);
+}
+
 static void finish(struct migration *m, bool ok, const char *message)
 {
 	char now[32];
@@ -309,7 +319,6 @@ static void finish(struct migration *m, bool ok, const char *message)
 	} else {
 		pm_status_condition(&m->st, "Failed", true, "MigrationFailed", message);
 	}
-	write_status(m, ok ? "Succeeded" : "Failed", message);
 	double dur = (double)(k8s_monotonic_ms() - m->start_ms) / 1000.0;
 	metrics_migration_ended(ok ? "Succeeded" : reached, ok, dur,
 				(double)k8s_int(m->st.status, "downtimeMs", 0) / 1000.0,
@@ -317,7 +326,11 @@ static void finish(struct migration *m, bool ok, const char *message)
 	if (m->v.pod)
 		k8s_event(m->c, m->v.pod, ok ? "Normal" : "Warning",
 			  ok ? "Migrated" : "MigrationFailed", "%s", message);
+	if (ok)
+		event_on_target(m, message);
 	k8s_event(m->c, m->pm, ok ? "Normal" : "Warning", ok ? "Succeeded" : "Failed", "%s", message);
+	/* last: whoever sees the final phase also finds the events */
+	write_status(m, ok ? "Succeeded" : "Failed", message);
 	log_info("%s/%s: %s: %s", m->ns, m->name, ok ? "Succeeded" : "Failed", message);
 }
 

@@ -167,11 +167,10 @@ int validate_pod(struct k8s_client *c, const char *ns, const char *name, struct 
 		return status == 404 ? ferry_error_set(err, 0, "pod \"%s\" not found in namespace %s",
 						       name, ns)
 				     : -1;
+	/* on a refusal v->pod stays set (the caller records an Event on it) */
 	if (validate_pod_object(v->pod, err) < 0 || check_volumes(c, ns, v->pod, err) < 0 ||
-	    load_owner(c, ns, v, err) < 0) {
-		validated_free(v);
+	    load_owner(c, ns, v, err) < 0)
 		return -1;
-	}
 	return 0;
 }
 

@@ -34,7 +34,8 @@ int validate_pod_object(json_object *pod, ferry_error_t *err);
 const char *validate_volume(json_object *vol, json_object *pvc, json_object *pv, char *buf,
 			    size_t size);
 
-/* Fetches and checks pod ns/name, its volumes and its owner. */
+/* Fetches and checks pod ns/name, its volumes and its owner.  v->pod is set
+ * whenever the pod exists, also on -1; always validated_free(v). */
 int validate_pod(struct k8s_client *c, const char *ns, const char *name, struct validated *v,
 		 ferry_error_t *err);
 void validated_free(struct validated *v);
