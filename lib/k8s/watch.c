@@ -31,7 +31,9 @@ json_object *k8s_watch_parse_event(const char *line, size_t len, char type[16],
 {
 	struct json_tokener *tok = json_tokener_new();
 	json_object *ev = json_tokener_parse_ex(tok, line, (int)len);
-	bool complete = json_tokener_get_error(tok) == json_tokener_success;
+	/* the whole line must be one object: nothing after it */
+	bool complete = json_tokener_get_error(tok) == json_tokener_success &&
+			json_tokener_get_parse_end(tok) == len;
 	json_tokener_free(tok);
 	json_object *t, *obj;
 	if (!ev || !complete || !json_object_is_type(ev, json_type_object)) {
