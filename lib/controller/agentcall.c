@@ -3,7 +3,10 @@
  */
 #include "controller/agentcall.h"
 #include "k8s/lease.h"
+#include "tls/pki.h"
+#include "tls/session.h"
 #include "util/cleanup.h"
+#include "wire/conn.h"
 #include "wire/frame.h"
 
 #include <errno.h>
@@ -56,12 +59,26 @@ static int connect_agent(const struct agentcall *a, ferry_error_t *err)
 	return take_fd(&fd);
 }
 
+/* TCP, then the TLS handshake (bounded like every read); c owns the fd after. */
+static int open_conn(const struct agentcall *a, struct wire_conn *c, ferry_error_t *err)
+{
+	_cleanup_fd_ int fd = connect_agent(a, err);
+	int left = remaining_ms(a);
+	if (fd < 0)
+		return -1;
+	if (wire_set_timeouts(fd, left > 0 ? left : 1, err) < 0 ||
+	    tls_connect(a->tls, fd, a->node, PKI_ROLE_AGENT, c, err) < 0)
+		return ferry_error_prefix(err, "agent of %s at %s:%d", a->node, a->address, a->port);
+	take_fd(&fd);
+	return 0;
+}
+
 /* One frame, waiting at most until the deadline. */
-static int recv_frame(const struct agentcall *a, int fd, struct wire_frame *f, const char *waiting,
-		      ferry_error_t *err)
+static int recv_frame(const struct agentcall *a, struct wire_conn *c, struct wire_frame *f,
+		      const char *waiting, ferry_error_t *err)
 {
 	int left = remaining_ms(a);
-	if (left <= 0 || wire_set_timeouts(fd, left, err) < 0 || wire_recv(fd, f, err) < 0) {
+	if (left <= 0 || wire_set_timeouts(c->fd, left, err) < 0 || wire_recv(c, f, err) < 0) {
 		if (left <= 0 || strstr(err->message, "timed out"))
 			return ferry_error_set(err, 0, "timed out waiting for the agent at %s (%s)",
 					       a->address, waiting);
@@ -70,16 +87,16 @@ static int recv_frame(const struct agentcall *a, int fd, struct wire_frame *f, c
 	return 0;
 }
 
-static int hello(const struct agentcall *a, int fd, struct wire_frame *f, ferry_error_t *err)
+static int hello(const struct agentcall *a, struct wire_conn *c, struct wire_frame *f,
+		 ferry_error_t *err)
 {
 	_cleanup_json_ json_object *h = json_object_new_object();
 	json_object_object_add(h, "version", json_object_new_int(WIRE_VERSION));
-	json_object_object_add(h, "node", json_object_new_string("ferry-controller"));
-	json_object_object_add(h, "role", json_object_new_string("controller"));
-	if (wire_set_timeouts(fd, remaining_ms(a) ? remaining_ms(a) : 1, err) < 0 ||
-	    wire_send_json(fd, WIRE_HELLO, h, err) < 0)
+	/* the agent checks that HELLO names our certificate */
+	json_object_object_add(h, "node", json_object_new_string(AGENTCALL_CERT_NAME));
+	if (wire_send_json(c, WIRE_HELLO, h, err) < 0)
 		return ferry_error_prefix(err, "agent at %s", a->address);
-	if (recv_frame(a, fd, f, "HELLO_OK", err) < 0)
+	if (recv_frame(a, c, f, "HELLO_OK", err) < 0)
 		return -1;
 	if (f->type == WIRE_ERROR)
 		return wire_frame_error(f, err);
@@ -94,11 +111,13 @@ json_object *agentcall_run(const struct agentcall *a, json_object *request, ferr
 	struct wire_frame f = { 0 };
 	json_object *result = NULL;
 	char last_phase[32] = "the first progress report";
-	_cleanup_fd_ int fd = connect_agent(a, err);
-	if (fd < 0 || hello(a, fd, &f, err) < 0 || wire_send_json(fd, WIRE_REQUEST, request, err) < 0)
+	struct wire_conn c;
+	if (open_conn(a, &c, err) < 0)
+		return NULL;
+	if (hello(a, &c, &f, err) < 0 || wire_send_json(&c, WIRE_REQUEST, request, err) < 0)
 		goto out;
 	for (;;) {
-		if (recv_frame(a, fd, &f, last_phase, err) < 0)
+		if (recv_frame(a, &c, &f, last_phase, err) < 0)
 			break;
 		if (f.type == WIRE_PROGRESS) {
 			_cleanup_json_ json_object *p = wire_frame_json(&f, NULL);
@@ -121,5 +140,6 @@ json_object *agentcall_run(const struct agentcall *a, json_object *request, ferr
 	}
 out:
 	wire_frame_release(&f);
+	wire_conn_close(&c);
 	return result;
 }

@@ -2,6 +2,7 @@
  * controller.c - see controller.h.
  */
 #include "controller/controller.h"
+#include "controller/agentcall.h"
 #include "controller/metrics.h"
 #include "controller/migration.h"
 #include "controller/names.h"
@@ -9,6 +10,7 @@
 #include "k8s/lease.h"
 #include "k8s/object.h"
 #include "k8s/watch.h"
+#include "tls/session.h"
 #include "util/log.h"
 
 #include <pthread.h>
@@ -209,11 +211,20 @@ int controller_run(const struct controller_opts *o, ferry_error_t *err)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (metrics_serve(o->metrics_addr, err) < 0)
+	SSL_CTX *tls = tls_context_new(o->pki_dir, AGENTCALL_CERT_NAME, err);
+	if (!tls) {
+		ferry_error_prefix(err, "the controller's certificate for the agents (make it with "
+					"`ferry pki issue --name %s --role controller`)",
+				   AGENTCALL_CERT_NAME);
 		goto fail;
+	}
+	if (metrics_serve(o->metrics_addr, err) < 0) {
+		tls_context_free(tls);
+		goto fail;
+	}
 	c.env = (struct migration_env){ .client = &c.client,
 					.agent_port = o->agent_port > 0 ? o->agent_port : FERRY_AGENT_PORT,
-					.pki_dir = o->pki_dir };
+					.tls = tls };
 	k8s_path(c.watch_path, sizeof(c.watch_path), FERRY_GROUP_VERSION, o->namespace,
 		 FERRY_PM_RESOURCE, NULL);
 	c.watch = (struct k8s_watch){ .client = &c.client, .path = c.watch_path, .on_event = on_pm,
@@ -235,6 +246,7 @@ int controller_run(const struct controller_opts *o, ferry_error_t *err)
 		 c.watch_path, lease.namespace, lease.name);
 	int rc = lead(&c, &lease, err);
 	metrics_stop();
+	/* detached workers may still use the context: it lives until exit */
 	k8s_client_free(&c.client);
 	return rc;
 fail:

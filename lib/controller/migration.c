@@ -250,8 +250,8 @@ static int call_agent(struct migration *m, ferry_error_t *err)
 	if (!addr)
 		return ferry_error_set(err, 0, "source node %s has no InternalIP", m->source_node);
 	_cleanup_json_ json_object *req = agent_request(m, m->env->agent_port);
-	struct agentcall a = { .address = addr, .port = m->env->agent_port,
-			       .pki_dir = m->env->pki_dir, .deadline_ms = m->deadline_ms,
+	struct agentcall a = { .address = addr, .port = m->env->agent_port, .tls = m->env->tls,
+			       .node = m->source_node, .deadline_ms = m->deadline_ms,
 			       .on_progress = on_progress, .data = m };
 	_cleanup_json_ json_object *res = agentcall_run(&a, req, err);
 	if (!res)

@@ -22,12 +22,13 @@
 #define FERRY_CONTROLLER_MIGRATION_H
 
 #include <json-c/json.h>
+#include <openssl/ssl.h>
 #include "k8s/client.h"
 
 struct migration_env {
 	struct k8s_client *client;
 	int agent_port;
-	const char *pki_dir;
+	SSL_CTX *tls;              /* the controller's certificate, for the agents */
 };
 
 /* Runs the migration described by pm (borrowed) to its end. */

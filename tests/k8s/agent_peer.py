@@ -1,8 +1,11 @@
-"""agent_peer.py PORT MODE OUTDIR [CONNECTIONS] - a scripted stand-in for the
-source node's ferry agent on its TCP control port, for the controller tests
-that run without kubelets (the real agent needs a node: tests/e2e covers it).
+"""agent_peer.py PORT MODE OUTDIR CONNECTIONS PKI NODE - a scripted stand-in for
+the source node's ferry agent on its TCP control port, for the controller
+tests that run without kubelets (the real agent needs a node: tests/e2e
+covers it).
 
-It speaks the wire protocol of lib/wire/frame.h: reads HELLO, answers
+Mutual TLS 1.3 as the agents do it: it presents PKI/NODE.crt, requires a
+client certificate signed by PKI/ca.crt and records its subject.  Then it
+speaks the wire protocol of lib/wire/frame.h: reads HELLO, answers
 HELLO_OK, reads the REQUEST and saves it as OUTDIR/request-N.json, then:
   ok      PROGRESS prepare, freeze, dump, rootfs, restore, commit (waiting
           for OUTDIR/go before `restore` when OUTDIR/gate exists), then
@@ -13,6 +16,7 @@ Serves CONNECTIONS connections (default 1) one after the other, then exits."""
 import json
 import os
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -26,13 +30,20 @@ def send(sock, ftype, obj):
     sock.sendall(struct.pack(">IBBHI", MAGIC, VERSION, ftype, 0, len(body)) + body)
 
 
+def read_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise EOFError("peer closed")
+        data += chunk
+    return data
+
+
 def recv(sock):
-    header = sock.recv(12, socket.MSG_WAITALL)
-    if len(header) < 12:
-        raise EOFError("peer closed")
-    magic, _version, ftype, _flags, length = struct.unpack(">IBBHI", header)
+    magic, _version, ftype, _flags, length = struct.unpack(">IBBHI", read_exact(sock, 12))
     assert magic == MAGIC, hex(magic)
-    body = sock.recv(length, socket.MSG_WAITALL) if length else b""
+    body = read_exact(sock, length) if length else b""
     return ftype, json.loads(body) if body else {}
 
 
@@ -42,8 +53,11 @@ def serve(conn, mode, outdir, n):
     send(conn, HELLO_OK, {"node": "peer"})
     ftype, request = recv(conn)
     assert ftype == REQUEST, ftype
+    subject = dict(x[0] for x in conn.getpeercert()["subject"])
     with open(os.path.join(outdir, "request-%d.json" % n), "w") as f:
-        json.dump({"hello": hello, "request": request}, f)
+        json.dump({"hello": hello, "request": request,
+                   "peer": {"cn": subject.get("commonName"),
+                            "ou": subject.get("organizationalUnitName")}}, f)
     if mode == "silent":
         time.sleep(60)
         return
@@ -66,14 +80,25 @@ def serve(conn, mode, outdir, n):
 
 def main():
     port, mode, outdir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    count = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    count, pki, node = int(sys.argv[4]), sys.argv[5], sys.argv[6]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(os.path.join(pki, node + ".crt"), os.path.join(pki, node + ".key"))
+    ctx.load_verify_locations(os.path.join(pki, "ca.crt"))
+    ctx.verify_mode = ssl.CERT_REQUIRED
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", port))
     srv.listen(8)
     open(os.path.join(outdir, "listening"), "w").close()
     for n in range(count):
-        conn, _ = srv.accept()
+        raw, _ = srv.accept()
+        try:
+            conn = ctx.wrap_socket(raw, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            print("TLS handshake refused:", e, flush=True)
+            raw.close()
+            continue
         try:
             serve(conn, mode, outdir, n)
         except (EOFError, ConnectionError):

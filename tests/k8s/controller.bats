@@ -17,6 +17,12 @@ setup_file() {
 	k wait --for=condition=Established crd/podmigrations.ferry.dev --timeout=30s >/dev/null
 	printf 'apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: ferry}\nhandler: ferry\n' |
 		k apply -f - >/dev/null
+	# the installation's CA, the controller's certificate, one agent certificate per node
+	"$FERRY" pki init --dir "$PKI" >/dev/null
+	"$FERRY" pki issue --name controller --role controller --dir "$PKI" --out "$PKI" >/dev/null
+	for n in node1 node2 node5 node6; do
+		"$FERRY" pki issue --name $n --role agent --ip 127.0.0.1 --dir "$PKI" --out "$PKI" >/dev/null
+	done
 	mknode node1
 	mknode node2
 	mknode node3 False
@@ -31,13 +37,15 @@ teardown_file() {
 	[ -n "${APIONLY_KEEP:-}" ] || "$APIONLY" stop
 }
 
-# start_peer MODE [CONNECTIONS]: the scripted agent, its files in $PEER
+# start_peer MODE [CONNECTIONS] [NODE]: the scripted agent of NODE (default
+# node1, the usual source), its files in $PEER
 start_peer() {
 	stop_peer
 	PEER=$BATS_TEST_TMPDIR/peer
 	rm -rf "$PEER"
 	mkdir -p "$PEER"
 	python3 "$BATS_TEST_DIRNAME/agent_peer.py" "$AGENT_PORT" "$1" "$PEER" "${2:-1}" \
+		"$PKI" "${3:-node1}" \
 		>"$PEER/log" 2>&1 3>&- &
 	echo $! >"$BATS_FILE_TMPDIR/peer.pid"
 	for ((i = 0; i < 50; i++)); do [ -f "$PEER/listening" ] && return 0; sleep 0.1; done
@@ -192,6 +200,10 @@ EOY
 	[ "$(jq -r .request.mode "$req")" = auto ]
 	[ "$(jq -r .request.migration "$req")" = pm-web ]
 	[ "$(jq -r .hello.version "$req")" = 1 ]
+	[ "$(jq -r .hello.node "$req")" = controller ]
+	# mutual TLS: the agent saw the controller's certificate
+	[ "$(jq -r .peer.cn "$req")" = controller ]
+	[ "$(jq -r .peer.ou "$req")" = controller ]
 	touch "$PEER/go"
 	wait_phase pm-web Succeeded
 	[ "$(pm_field pm-web .status.downtimeMs)" = 123 ]
@@ -238,6 +250,19 @@ EOY
 	stop_peer
 }
 
+@test "TLS: an agent with another node's certificate is refused; no certificate, no controller" {
+	mkpod impostor node1
+	start_peer ok 1 node2
+	mkpm pm-impostor impostor node2
+	wait_phase pm-impostor Failed
+	pm_field pm-impostor .status.message | grep -q "peer presented the certificate of agent 'node2', not agent 'node1'"
+	[ ! -f "$PEER/request-0.json" ]
+	stop_peer
+	run "$FERRY" controller --kubeconfig "$CTL_KUBECONFIG" --pki "$BATS_TEST_TMPDIR/none" --metrics-addr ""
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"the controller's certificate for the agents"*"ferry pki issue --name controller --role controller"* ]]
+}
+
 @test "kubectl-migrate: created, --wait to Succeeded (exit 0), Failed (exit 1), bad usage (exit 2)" {
 	mkpod km node1
 	start_peer ok
@@ -272,7 +297,7 @@ EOY
 	mkpod d1 node5
 	mkpod d2 node5
 	mkpod d-plain node5 none
-	start_peer ok 2
+	start_peer ok 2 node5
 	run "$FERRY" drain node5 --timeout 30
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -281,7 +306,7 @@ EOY
 	[[ "$output" != *"d-plain"* ]]
 	[[ "$output" == *"drain node5: 2 migrated, 0 failed"* ]]
 	mkpod d3 node6
-	start_peer error
+	start_peer error 1 node6
 	run "$FERRY" drain node6 --timeout 30
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"default/d3: Failed: criu dump: test failure"* ]]

@@ -11,6 +11,7 @@ export KUBECONFIG=$APIONLY_DIR/admin.kubeconfig
 CTL_KUBECONFIG=$APIONLY_DIR/controller.kubeconfig
 KUBECTL=${FERRY_K8S_CACHE:-/var/cache/ferry/k8s}/${K8S_VERSION:-1.30.14}/bin/kubectl
 AGENT_PORT=17070
+PKI=$APIONLY_DIR/ferry-pki
 
 k() { "$KUBECTL" "$@"; }
 
@@ -97,7 +98,7 @@ start_controller() {
 	shift
 	"$FERRY" controller --kubeconfig "$CTL_KUBECONFIG" --all-namespaces --identity "$name" \
 		--lease-namespace ferry-system --lease-seconds 4 --agent-port "$AGENT_PORT" \
-		--metrics-addr "" "$@" >"$BATS_FILE_TMPDIR/$name.log" 2>&1 3>&- &
+		--metrics-addr "" --pki "$PKI" "$@" >"$BATS_FILE_TMPDIR/$name.log" 2>&1 3>&- &
 	echo $! >"$BATS_FILE_TMPDIR/$name.pid"
 }
 
