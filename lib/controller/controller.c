@@ -11,6 +11,7 @@
 #include "k8s/object.h"
 #include "k8s/watch.h"
 #include "tls/session.h"
+#include "util/cleanup.h"
 #include "util/log.h"
 
 #include <pthread.h>
@@ -75,23 +76,49 @@ static void release(struct ctl *c, const char *key)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The PodMigration as it is now (a watch event may be stale: the controller's
+ * own earlier status write, delivered after the migration ended). */
+static json_object *fresh(struct ctl *c, json_object *pm)
+{
+	char path[600];
+	ferry_error_t err = { 0 };
+	k8s_path(path, sizeof(path), FERRY_GROUP_VERSION, k8s_str(pm, "metadata.namespace"),
+		 FERRY_PM_RESOURCE, k8s_str(pm, "metadata.name"));
+	json_object *now = k8s_get(&c->client, path, NULL, &err);
+	if (!now)
+		log_warn("%s: %s", path, err.message);
+	return now;
+}
+
+static bool is_new(json_object *pm)
+{
+	const char *phase = k8s_str(pm, "status.phase");
+	return !k8s_at(pm, "metadata.deletionTimestamp") &&
+	       (!phase || !*phase || !strcmp(phase, "Pending"));
+}
+
 static void *worker(void *arg)
 {
 	struct job *j = arg;
-	migration_run(&j->ctl->env, j->pm);
+	json_object *now = fresh(j->ctl, j->pm);
+	if (now && is_new(now))
+		migration_run(&j->ctl->env, now);
+	json_object_put(now);
 	release(j->ctl, j->key);
 	json_object_put(j->pm);
 	free(j);
 	return NULL;
 }
 
-static void fail_orphan(struct ctl *c, json_object *pm, const char *phase)
+static void fail_orphan(struct ctl *c, json_object *stale, const char *phase)
 {
-	struct job j = { 0 };
-	(void)j;
 	char path[600];
 	ferry_error_t err = { 0 };
 	char now[32];
+	_cleanup_json_ json_object *pm = fresh(c, stale);
+	const char *cur = pm ? k8s_str(pm, "status.phase") : NULL;
+	if (!cur || strcmp(cur, phase))
+		return; /* moved on since the event: not an orphan */
 	k8s_time(now);
 	k8s_path(path, sizeof(path) - 8, FERRY_GROUP_VERSION, k8s_str(pm, "metadata.namespace"),
 		 FERRY_PM_RESOURCE, k8s_str(pm, "metadata.name"));
@@ -100,6 +127,9 @@ static void fail_orphan(struct ctl *c, json_object *pm, const char *phase)
 	char msg[300];
 	snprintf(msg, sizeof(msg), "interrupted in phase %s: the controller running it stopped; the "
 				   "source agent either rolled back or committed, check the pods", phase);
+	/* only if nobody wrote it since we read it */
+	json_object_object_add(k8s_ensure(patch, "metadata"), "resourceVersion",
+			       json_object_new_string(k8s_str(pm, "metadata.resourceVersion")));
 	json_object_object_add(st, "phase", json_object_new_string("Failed"));
 	json_object_object_add(st, "message", json_object_new_string(msg));
 	json_object_object_add(st, "completionTime", json_object_new_string(now));

@@ -346,10 +346,18 @@ EOY
 	[ "$(pm_field pm-after .status.message)" = 'pod "ghost2" not found in namespace default' ]
 }
 
-@test "leader election: one leads, the other takes over when it dies" {
+@test "leader election: one leads, the other takes over when it dies; its leftovers end Failed" {
 	stop_controller c3
+	# a migration a dead leader left mid-way (no controller runs now)
+	mkpm pm-orphan ghost5
+	k patch pm pm-orphan --subresource=status --type=merge \
+		-p '{"status":{"phase":"Transferring","message":"half done"}}' >/dev/null
 	start_controller c1
 	wait_holder c1
+	wait_phase pm-orphan Failed
+	pm_field pm-orphan .status.message | grep -q '^interrupted in phase Transferring: the controller running it stopped'
+	# finished migrations stay as they are
+	[ "$(pm_field pm-web .status.phase)" = Succeeded ]
 	start_controller c2
 	sleep 3
 	[ "$(lease_holder)" = c1 ]
