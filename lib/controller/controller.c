@@ -264,8 +264,13 @@ int controller_run(const struct controller_opts *o, ferry_error_t *err)
 		snprintf(identity, sizeof(identity), "%s", o->identity);
 	else
 		default_identity(identity, sizeof(identity));
+	/* the same server and credentials, with requests bounded to a third of
+	 * the lease (see lease.h); the config is shared, freed once below */
+	static struct k8s_client lease_client;
+	lease_client = c.client;
+	lease_client.timeout_ms = (o->lease_seconds > 0 ? o->lease_seconds : 15) * 1000L / 3;
 	struct k8s_lease lease = {
-		.client = &c.client,
+		.client = &lease_client,
 		.namespace = o->lease_namespace && *o->lease_namespace ? o->lease_namespace
 								     : c.client.cfg.namespace,
 		.name = o->lease_name && *o->lease_name ? o->lease_name : "ferry-controller",

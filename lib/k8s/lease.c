@@ -138,8 +138,8 @@ int k8s_lease_try(struct k8s_lease *l, ferry_error_t *err)
 	if (rc >= 0)
 		l->leader = rc == 1;
 	else if (l->leader &&
-		 k8s_monotonic_ms() - l->renewed_at_ms >= (int64_t)l->duration_seconds * 1000)
-		l->leader = false; /* could not renew in time: someone else may lead now */
+		 k8s_monotonic_ms() - l->renewed_at_ms >= (int64_t)l->duration_seconds * 2000 / 3)
+		l->leader = false; /* renew deadline passed: stop before anyone may take over */
 	if (l->leader != was)
 		log_info("lease %s/%s: %s is %s the leader", l->namespace, l->name, l->identity,
 			 l->leader ? "now" : "no longer");

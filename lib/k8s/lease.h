@@ -7,8 +7,11 @@
  * so clock skew between nodes cannot make two leaders.  Every write carries
  * the resourceVersion it read (optimistic concurrency): of two candidates
  * racing for an expired lease, the API server lets exactly one win (the
- * other gets 409 Conflict).  A leader that cannot renew within the lease
- * duration must stop acting (the controller exits).
+ * other gets 409 Conflict).  A leader that has not renewed for 2/3 of the
+ * duration (the renew deadline) must stop acting (the controller exits);
+ * with each lease request bounded to 1/3 of the duration (the client's
+ * timeout_ms, set by the caller), it stops before a candidate, which waits
+ * the whole duration from the last renewal it saw, can take over.
  */
 #ifndef FERRY_K8S_LEASE_H
 #define FERRY_K8S_LEASE_H

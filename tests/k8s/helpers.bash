@@ -3,8 +3,8 @@
 # Pod status are written through their status subresources, as a kubelet
 # would).
 ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-FERRY=$ROOT/build/ferry
-KMIGRATE=$ROOT/build/kubectl-migrate
+FERRY=${FERRY:-$ROOT/build/ferry}
+KMIGRATE=${KMIGRATE:-$ROOT/build/kubectl-migrate}
 APIONLY=$ROOT/scripts/k8s/apiserver-only.sh
 export APIONLY_DIR=${APIONLY_DIR:-/var/lib/ferry/k8s-apionly}
 export KUBECONFIG=$APIONLY_DIR/admin.kubeconfig
