@@ -399,8 +399,16 @@ static void run(struct migration *m)
 	pm_status_condition(&m->st, "TargetPodCreated", true, "Created", m->target_pod);
 	write_status(m, NULL, msg);
 	k8s_event(m->c, m->v.pod, "Normal", "MigrationStarted", "%s (PodMigration %s)", msg, m->name);
-	if (timed_out(m, &err) || call_agent(m, &err) < 0)
-		return fail(m, &err);
+	if (timed_out(m, &err) || call_agent(m, &err) < 0) {
+		if (!m->committed)
+			return fail(m, &err);
+		/* the agent reported the commit, then its answer was lost: the
+		 * target owns the pod, so the hand-over goes ahead */
+		log_warn("%s/%s: committed, but then: %s", m->ns, m->name, err.message);
+		k8s_event(m->c, m->v.pod, "Warning", "ReportLost",
+			  "the agent committed the migration but its final report was lost: %s",
+			  err.message);
+	}
 	pm_status_condition(&m->st, "Committed", true, "Committed",
 			    "the target pod owns the workload and the pod IP");
 	if (hand_over(m, &err) < 0) {

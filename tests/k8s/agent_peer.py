@@ -11,6 +11,7 @@ HELLO_OK, reads the REQUEST and saves it as OUTDIR/request-N.json, then:
           for OUTDIR/go before `restore` when OUTDIR/gate exists), then
           RESULT {downtime_ms: 123, bytes: 4567890}
   error   PROGRESS prepare, freeze, then ERROR {error: "criu dump: test failure"}
+  lost    as ok up to PROGRESS commit, then closes without a RESULT
   silent  says nothing after the REQUEST (timeout tests)
 Serves CONNECTIONS connections (default 1) one after the other, then exits."""
 import json
@@ -74,6 +75,8 @@ def serve(conn, mode, outdir, n):
         sent += 1000000
         send(conn, PROGRESS, {"phase": phase, "bytes_sent": sent, "elapsed_ms": 10})
         time.sleep(0.2)
+    if mode == "lost":
+        return  # committed, then the connection ends without a RESULT
     send(conn, RESULT, {"result": "ok", "downtime_ms": 123, "bytes": 4567890,
                         "phases": {"dump": 50, "restore": 60}})
 

@@ -239,6 +239,19 @@ EOY
 	events_for fails | grep -q 'MigrationFailed: criu dump: test failure'
 }
 
+@test "a lost final report after the agent's commit: the hand-over still happens" {
+	mkpod lost node1
+	start_peer lost
+	mkpm pm-lost lost node2
+	wait_phase pm-lost Succeeded
+	run k get pod lost
+	[ "$status" -ne 0 ]
+	target=$(pm_field pm-lost .status.targetPod)
+	[ "$(k get pod "$target" -o jsonpath='{.spec.nodeName}')" = node2 ]
+	pm_field pm-lost '.status.conditions[?(@.type=="Committed")].status' | grep -qx True
+	events_for lost | grep -q '^ReportLost: the agent committed the migration but its final report was lost'
+}
+
 @test "timeout: a silent agent ends Failed after spec.timeoutSeconds" {
 	mkpod slow node1
 	start_peer silent
