@@ -97,6 +97,16 @@ static bool is_new(json_object *pm)
 	       (!phase || !*phase || !strcmp(phase, "Pending"));
 }
 
+static int inflight_count(struct ctl *c)
+{
+	int n = 0;
+	pthread_mutex_lock(&c->lock);
+	for (int i = 0; i < MAX_INFLIGHT; i++)
+		n += c->inflight[i][0] != '\0';
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
 static void *worker(void *arg)
 {
 	struct job *j = arg;
@@ -225,6 +235,16 @@ static int lead(struct ctl *c, struct k8s_lease *lease, ferry_error_t *err)
 	}
 	if (watching)
 		pthread_join(wt, NULL);
+	/* let running migrations finish (bounded: the pod's grace period is 30 s),
+	 * still renewing the lease so no successor acts on them meanwhile */
+	for (int i = 0; i < 250 && lease->leader && inflight_count(c) > 0; i++) {
+		ferry_error_t e = { 0 };
+		if (i % 10 == 0 && k8s_lease_try(lease, &e) < 0)
+			log_warn("lease: %s", e.message);
+		if (i % 50 == 0)
+			log_info("stopping: waiting for %d migration(s)", inflight_count(c));
+		nanosleep(&(struct timespec){ 0, 100 * 1000000L }, NULL);
+	}
 	k8s_lease_release(lease);
 	return 0;
 }

@@ -55,17 +55,15 @@ static void write_status(struct migration *m, const char *phase, const char *mes
 		log_warn("%s/%s: %s", m->ns, m->name, err.message);
 }
 
-/* Marks the source pod as being migrated; the resourceVersion precondition
- * makes two concurrent migrations of one pod impossible. */
-static int mark_source(struct migration *m, ferry_error_t *err)
+/* One attempt to mark the source pod; *status is the HTTP status. */
+static int try_mark(struct migration *m, long *status, ferry_error_t *err)
 {
 	const char *other = k8s_annotation(m->v.pod, FERRY_ANN_MIGRATING);
 	char path[512];
 	if (other && strcmp(other, m->name)) {
 		char pm_path[512];
-		long status;
 		k8s_path(pm_path, sizeof(pm_path), FERRY_GROUP_VERSION, m->ns, FERRY_PM_RESOURCE, other);
-		_cleanup_json_ json_object *o = k8s_get(m->c, pm_path, &status, NULL);
+		_cleanup_json_ json_object *o = k8s_get(m->c, pm_path, NULL, NULL);
 		const char *ph = o ? k8s_str(o, "status.phase") : NULL;
 		if (o && !(ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"))))
 			return ferry_error_set(err, 0, "pod %s is already being migrated by %s",
@@ -78,15 +76,37 @@ static int mark_source(struct migration *m, ferry_error_t *err)
 	json_object_object_add(k8s_ensure(md, "annotations"), FERRY_ANN_MIGRATING,
 			       json_object_new_string(m->name));
 	pod_path(m, k8s_str(m->v.pod, "metadata.name"), path, sizeof(path));
-	long status;
-	_cleanup_json_ json_object *r = k8s_merge_patch(m->c, path, patch, &status, err);
-	if (!r)
-		return status == 409 ? ferry_error_set(err, 0, "pod %s changed while being validated; "
-							       "retry the migration",
-						       k8s_str(m->v.pod, "metadata.name"))
-				     : -1;
-	m->marked = true;
-	return 0;
+	_cleanup_json_ json_object *r = k8s_merge_patch(m->c, path, patch, status, err);
+	return r ? 0 : -1;
+}
+
+/* Marks the source pod as being migrated; the resourceVersion precondition
+ * makes two concurrent migrations of one pod impossible.  A pod that changed
+ * since it was validated (409) is read and checked again, up to 3 times. */
+static int mark_source(struct migration *m, ferry_error_t *err)
+{
+	char path[512];
+	for (int attempt = 0;; attempt++) {
+		long status = 0;
+		if (try_mark(m, &status, err) == 0) {
+			m->marked = true;
+			return 0;
+		}
+		if (status != 409)
+			return -1;
+		if (attempt == 2)
+			return ferry_error_set(err, 0, "pod %s keeps changing; retry the migration",
+					       k8s_str(m->v.pod, "metadata.name"));
+		ferry_error_clear(err);
+		pod_path(m, k8s_str(m->v.pod, "metadata.name"), path, sizeof(path));
+		json_object *now = k8s_get(m->c, path, NULL, err);
+		if (!now)
+			return -1;
+		json_object_put(m->v.pod);
+		m->v.pod = now;
+		if (validate_pod_object(now, err) < 0)
+			return -1;
+	}
 }
 
 static void unmark_source(struct migration *m)

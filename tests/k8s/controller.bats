@@ -252,14 +252,23 @@ EOY
 	events_for lost | grep -q '^ReportLost: the agent committed the migration but its final report was lost'
 }
 
-@test "timeout: a silent agent ends Failed after spec.timeoutSeconds" {
+@test "timeout: a silent agent ends Failed after spec.timeoutSeconds; one pod, one migration at a time" {
 	mkpod slow node1
 	start_peer silent
 	mkpm pm-slow slow node2 3
+	mkpm pm-slow2 slow node2 3
 	wait_phase pm-slow Failed 15
-	pm_field pm-slow .status.message | grep -q 'timed out waiting for the agent at 127.0.0.1'
-	run k get pod "$(pm_field pm-slow .status.targetPod)"
+	wait_phase pm-slow2 Failed 15
+	# whichever marked the pod first ran (and timed out); the other was refused
+	first=pm-slow second=pm-slow2
+	if [[ "$(pm_field pm-slow .status.message)" == *"already being migrated"* ]]; then
+		first=pm-slow2 second=pm-slow
+	fi
+	[ "$(pm_field $second .status.message)" = "pod slow is already being migrated by $first" ]
+	pm_field $first .status.message | grep -q 'timed out waiting for the agent at 127.0.0.1'
+	run k get pod "$(pm_field $first .status.targetPod)"
 	[ "$status" -ne 0 ]
+	[ -z "$(k get pod slow -o jsonpath='{.metadata.annotations.ferry\.dev/migrating}')" ]
 	stop_peer
 }
 
