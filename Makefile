@@ -5,7 +5,7 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation -Ilib -I. -MMD -MP
-LDLIBS  += -ljson-c -lmnl -lxxhash -lssl -lcrypto -lm
+LDLIBS  += -ljson-c -lmnl -lxxhash -lssl -lcrypto -lm -lcurl -lyaml -lmicrohttpd -lpthread
 
 ifeq ($(SAN),1)
 BUILD   := build/san
@@ -21,9 +21,13 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps images demo test unit integration bench clean workloads fuzz fuzz-smoke faults \
-        cluster-up cluster-down cluster-smoke
+        cluster-up cluster-down cluster-smoke k8s-controller-test
 
-all: $(BUILD)/ferry workloads
+all: $(BUILD)/ferry $(BUILD)/kubectl-migrate workloads
+
+# the kubectl plugin is the same binary (argv[0] dispatch in cmd/main.c)
+$(BUILD)/kubectl-migrate: $(BUILD)/ferry
+	ln -sf ferry $@
 
 $(BUILD)/libferry.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -76,6 +80,12 @@ cluster-down:
 
 cluster-smoke:
 	scripts/k8s/smoke.sh
+
+# the controller against a real etcd + kube-apiserver (no kubelets, no
+# cluster-up): scripts/k8s/apiserver-only.sh, tests/k8s/controller.bats
+# (K8S_VERSION=1.26.9 for the older API server)
+k8s-controller-test: $(BUILD)/ferry $(BUILD)/kubectl-migrate
+	K8S_VERSION=$(K8S_VERSION) bats tests/k8s/controller.bats
 
 faults: deps all images
 	scripts/faults.sh

@@ -19,6 +19,9 @@ int cmd_images(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_pki(int argc, char **argv);
+int cmd_controller(int argc, char **argv);
+int cmd_drain(int argc, char **argv);
+int cmd_kubectl_migrate(int argc, char **argv);
 
 /* Prints "ferry: <message>" to stderr and returns 1 (the exit status). */
 int cmd_fail(const ferry_error_t *err);

@@ -4,6 +4,7 @@
 #include "cmd/cmd.h"
 #include "util/log.h"
 
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,8 @@ static const struct {
 	{ "check", cmd_check, "[--json]: check runc, CRIU and kernel features" },
 	{ "pki", cmd_pki, "init | issue --name N --role agent|controller [--ip A]: certificates" },
 	{ "agent", cmd_agent, "--node N: run a node agent (started by `sandbox up`)" },
+	{ "controller", cmd_controller, "[--kubeconfig F] [-n NS|-A]: the PodMigration controller" },
+	{ "drain", cmd_drain, "NODE [--kubeconfig F]: migrate every ferry pod off a Kubernetes node" },
 };
 
 static int usage(void)
@@ -35,6 +38,9 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	log_init("ferry", LOG_WARN);
+	/* installed as a kubectl plugin: a kubectl-migrate symlink to this binary */
+	if (argc > 0 && !strcmp(basename(argv[0]), "kubectl-migrate"))
+		return cmd_kubectl_migrate(argc, argv);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		return usage();
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

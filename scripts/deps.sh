@@ -12,6 +12,7 @@ PACKAGES=(
 	libcmocka-dev bats valgrind clang libclang-rt-14-dev
 	redis-server redis-tools busybox-static
 	python3 python3-matplotlib jq socat iperf3
+	libcurl4-openssl-dev libyaml-dev libmicrohttpd-dev libssl-dev etcd-server openssl curl
 )
 
 log() { echo "deps: $*"; }
