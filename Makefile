@@ -84,7 +84,8 @@ cluster-smoke:
 # the controller against a real etcd + kube-apiserver (no kubelets, no
 # cluster-up): scripts/k8s/apiserver-only.sh, tests/k8s/controller.bats
 # (K8S_VERSION=1.26.9 for the older API server)
-k8s-controller-test: $(BUILD)/ferry $(BUILD)/kubectl-migrate
+k8s-controller-test: deps $(BUILD)/ferry $(BUILD)/kubectl-migrate
+	scripts/k8s/build.sh $(K8S_VERSION)
 	K8S_VERSION=$(K8S_VERSION) bats tests/k8s/controller.bats
 
 faults: deps all images
