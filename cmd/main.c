@@ -1,5 +1,8 @@
 /*
- * main.c - the `ferry` multi-call binary: dispatches to a subcommand.
+ * main.c - the `ferry` multi-call binary: dispatches to a subcommand, or, when
+ * started under another name (a symlink), to that personality: `ferry-runc`
+ * (the OCI runtime of RuntimeClass ferry), `ferry-cni` (the CNI plugin) and
+ * `kubectl-migrate` (the kubectl plugin).
  */
 #include "cmd/cmd.h"
 #include "util/log.h"
@@ -27,6 +30,15 @@ static const struct {
 	{ "drain", cmd_drain, "NODE [--kubeconfig F]: migrate every ferry pod off a Kubernetes node" },
 };
 
+/* argv[0] personalities: called by containerd, not by people */
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} personalities[] = {
+	{ "ferry-runc", cmd_runc_shim },
+	{ "ferry-cni", cmd_cni },
+};
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: ferry COMMAND [ARGS]\n\ncommands:\n");
@@ -37,6 +49,12 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+	char self[256];
+	snprintf(self, sizeof(self), "%s", argv[0] ? argv[0] : "ferry");
+	const char *base = basename(self);
+	for (size_t i = 0; i < sizeof(personalities) / sizeof(personalities[0]); i++)
+		if (!strcmp(base, personalities[i].name))
+			return personalities[i].fn(argc, argv);
 	log_init("ferry", LOG_WARN);
 	/* installed as a kubectl plugin: a kubectl-migrate symlink to this binary */
 	if (argc > 0 && !strcmp(basename(argv[0]), "kubectl-migrate"))

@@ -86,6 +86,12 @@ int netns_ip_batch(const char *ns, const char *commands, ferry_error_t *err)
 	return run_with_stdin(ns ? with_ns : host, commands, -1, err);
 }
 
+int netns_ip_batch_fd(int netns_fd, const char *commands, ferry_error_t *err)
+{
+	const char *argv[] = { "ip", "-batch", "-", NULL };
+	return run_with_stdin(argv, commands, netns_fd, err);
+}
+
 int netns_nft(const char *ns, const char *ruleset, ferry_error_t *err)
 {
 	/* setns + exec rather than `ip netns exec`: this runs inside freezes */

@@ -23,6 +23,9 @@ int netns_open(const char *name, ferry_error_t *err);
 int netns_enter(const char *name, ferry_error_t *err);
 /* Runs `ip [-n NS] -batch -` with the given newline-separated commands. */
 int netns_ip_batch(const char *ns, const char *commands, ferry_error_t *err);
+/* Runs `ip -batch -` inside the namespace open as netns_fd (-1: the caller's
+ * own), for namespaces known by a path rather than a name (a CNI_NETNS). */
+int netns_ip_batch_fd(int netns_fd, const char *commands, ferry_error_t *err);
 /* Runs `nft -f -` inside the namespace with the given ruleset text. */
 int netns_nft(const char *ns, const char *ruleset, ferry_error_t *err);
 /* Writes a sysctl (e.g. "net/ipv4/ip_forward") inside the namespace. */

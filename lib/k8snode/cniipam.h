@@ -1,0 +1,31 @@
+/*
+ * cniipam.h - ferry-cni's per-node pod address allocator.
+ *
+ * One directory per node, <dataDir>/<node>/, one file per address in use,
+ * named after the address and holding its owner ("<containerID>/<ifname>"
+ * on the first line, the pod's namespace/name on the second).  Every change
+ * happens under an flock on <dir>/.lock, so concurrent ADD/DEL calls (the
+ * kubelet starts sandboxes in parallel) never hand out one address twice.
+ * Fresh addresses come round-robin from the node's subnet (.2 up, after the
+ * last one handed out, in <dir>/.last), so a freed address is not reused at
+ * once.  A migration's target pod asks for a given address (its source pod's,
+ * usually from another node's subnet); it is recorded the same way.
+ */
+#ifndef FERRY_K8SNODE_CNIIPAM_H
+#define FERRY_K8SNODE_CNIIPAM_H
+
+#include "k8snode/cni.h"
+
+/* The address of (container_id, ifname): an existing assignment (ADD is
+ * retried), else cfg->requested_ip if set, else a fresh one. */
+int cniipam_assign(const struct cni_config *cfg, const char *container_id, const char *ifname,
+		   const char *pod, char ip[16], ferry_error_t *err);
+/* The address assigned to (container_id, ifname); -1 with errno_value
+ * ENOENT in err when there is none. */
+int cniipam_lookup(const struct cni_config *cfg, const char *container_id, const char *ifname,
+		   char ip[16], ferry_error_t *err);
+/* Frees the assignment; none is not an error (DEL is idempotent). */
+int cniipam_release(const struct cni_config *cfg, const char *container_id, const char *ifname,
+		    ferry_error_t *err);
+
+#endif

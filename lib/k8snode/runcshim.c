@@ -1,0 +1,144 @@
+/*
+ * runcshim.c - see runcshim.h.
+ *
+ * ferry-runc stays out of the way of everything it does not own: an unknown
+ * option is assumed to take no value unless runc's own tables (below) say
+ * otherwise, and whatever happens the real runc gets the original argv.
+ */
+#include "k8snode/runcshim.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* runc's options that take a separate value (global and per command). */
+static const char *const value_opts[] = {
+	"--root", "--log", "--log-format", "--criu", "--rootless",
+	"--bundle", "-b", "--console-socket", "--pid-file", "--preserve-fds",
+	"--image-path", "--work-path", "--parent-path", "--page-server",
+	"--manage-cgroups-mode", "--empty-ns", "--status-fd", "--lsm-profile",
+	"--lsm-mount-context", "--process", "-p", "--cwd", "--env", "-e", "--user", "-u",
+	"--additional-gids", "-g", "--process-label", "--apparmor", "--cap", "-c",
+	"--cgroup", "--format", "-f", "--resources", "-r", "--interval", NULL,
+};
+
+static int takes_value(const char *opt)
+{
+	for (int i = 0; value_opts[i]; i++)
+		if (!strcmp(opt, value_opts[i]))
+			return 1;
+	return 0;
+}
+
+/* "--name=value" or "--name value": returns the value for name, or NULL. */
+static const char *option_value(char **argv, int argc, int *i, const char *name)
+{
+	size_t n = strlen(name);
+	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (!strcmp(argv[*i], name) && *i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
+static void note_option(struct runc_call *c, char **argv, int argc, int *i)
+{
+	const char *v;
+	int at = *i;
+	if ((v = option_value(argv, argc, i, "--root")))
+		c->root = v;
+	else if ((v = option_value(argv, argc, i, "--bundle")) ||
+		 (v = option_value(argv, argc, i, "-b")))
+		c->bundle = v;
+	else if ((v = option_value(argv, argc, i, "--pid-file")))
+		c->pid_file = v;
+	else if (!strchr(argv[at], '=') && takes_value(argv[at]) && at + 1 < argc)
+		(*i)++;
+}
+
+int runcshim_parse(int argc, char **argv, struct runc_call *c, ferry_error_t *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->argc = argc;
+	c->argv = argv;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			if (c->command && !c->id && i + 1 < argc)
+				c->id = argv[i + 1];
+			break;
+		}
+		if (argv[i][0] == '-' && argv[i][1]) {
+			note_option(c, argv, argc, &i);
+			continue;
+		}
+		if (!c->command) {
+			c->command = argv[i];
+			c->cmd_index = i;
+		} else if (!c->id) {
+			c->id = argv[i];
+		}
+	}
+	if (!c->command)
+		return ferry_error_set(err, 0, "no runc command in the arguments");
+	return 0;
+}
+
+int runcshim_real_runc(char path[PATH_MAX], ferry_error_t *err)
+{
+	static const char *const candidates[] = { "/usr/sbin/runc", "/usr/bin/runc",
+						  "/usr/local/sbin/runc", "/usr/local/bin/runc",
+						  NULL };
+	char self[PATH_MAX] = "", real[PATH_MAX];
+	const char *env = getenv("FERRY_REAL_RUNC");
+	if (env && *env) {
+		if (access(env, X_OK) < 0)
+			return ferry_error_set(err, errno, "FERRY_REAL_RUNC=%s", env);
+		snprintf(path, PATH_MAX, "%s", env);
+		return 0;
+	}
+	if (!realpath("/proc/self/exe", self))
+		self[0] = 0;
+	for (int i = 0; candidates[i]; i++) {
+		if (access(candidates[i], X_OK) < 0 || !realpath(candidates[i], real))
+			continue;
+		if (!strcmp(real, self))
+			continue;
+		snprintf(path, PATH_MAX, "%s", candidates[i]);
+		return 0;
+	}
+	return ferry_error_set(err, 0, "no runc found (set FERRY_REAL_RUNC or install runc)");
+}
+
+/* Replaces this process with the real runc, same arguments. */
+static int pass_through(const struct runc_call *c, ferry_error_t *err)
+{
+	char real[PATH_MAX];
+	if (runcshim_real_runc(real, err) < 0)
+		return -1;
+	c->argv[0] = real;
+	execv(real, c->argv);
+	return ferry_error_set(err, errno, "exec %s", real);
+}
+
+int runcshim_main(int argc, char **argv)
+{
+	ferry_error_t err = { 0 };
+	struct runc_call call;
+	log_init("ferry-runc", getenv("FERRY_DEBUG") ? LOG_DEBUG : LOG_WARN);
+	if (runcshim_parse(argc, argv, &call, &err) < 0) {
+		/* `runc --version`, `runc --help` and the like: runc answers */
+		memset(&call, 0, sizeof(call));
+		call.argc = argc;
+		call.argv = argv;
+	}
+	log_debug("%s %s (root %s, bundle %s)", call.command ? call.command : "-",
+		  call.id ? call.id : "-", call.root ? call.root : "-",
+		  call.bundle ? call.bundle : "-");
+	pass_through(&call, &err);
+	fprintf(stderr, "ferry-runc: %s\n", err.message);
+	return 1;
+}
