@@ -9,7 +9,9 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +126,37 @@ static int pass_through(const struct runc_call *c, ferry_error_t *err)
 	return ferry_error_set(err, errno, "exec %s", real);
 }
 
+/* One line per state-changing call into $FERRY_RUNC_LOG (default
+ * /var/log/ferry/ferry-runc.log, if that directory exists): the record of
+ * which containers went through ferry-runc and what it decided. */
+static void audit(const struct runc_call *c, const char *decision)
+{
+	static const char *const logged[] = { "create", "start", "run", "delete", "checkpoint",
+					      "restore", "pause", "resume", NULL };
+	const char *path = getenv("FERRY_RUNC_LOG");
+	int i;
+	if (!c->command)
+		return;
+	for (i = 0; logged[i] && strcmp(logged[i], c->command); i++)
+		;
+	if (!logged[i])
+		return;
+	int fd = open(path && *path ? path : "/var/log/ferry/ferry-runc.log",
+		      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return;
+	char line[1024];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int n = snprintf(line, sizeof(line), "%lld.%03ld pid=%d %s %s root=%s bundle=%s: %s\n",
+			 (long long)ts.tv_sec, ts.tv_nsec / 1000000, (int)getpid(), c->command,
+			 c->id ? c->id : "-", c->root ? c->root : "-", c->bundle ? c->bundle : "-",
+			 decision);
+	if (n > 0)
+		(void)!write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	close(fd);
+}
+
 int runcshim_main(int argc, char **argv)
 {
 	ferry_error_t err = { 0 };
@@ -138,6 +171,7 @@ int runcshim_main(int argc, char **argv)
 	log_debug("%s %s (root %s, bundle %s)", call.command ? call.command : "-",
 		  call.id ? call.id : "-", call.root ? call.root : "-",
 		  call.bundle ? call.bundle : "-");
+	audit(&call, "pass-through");
 	pass_through(&call, &err);
 	fprintf(stderr, "ferry-runc: %s\n", err.message);
 	return 1;

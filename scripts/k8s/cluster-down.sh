@@ -88,4 +88,8 @@ for l in /var/log/containers/*; do
   case "$t" in /var/log/pods/*) [ -e "$l" ] || rm -f "$l" ;; esac   # dangling after the above
 done
 rm -rf "$K8S_RUN" "$K8S_STATE"
+# ferry's node pieces that install-ferry.sh put there (allocator state of these nodes, binaries)
+for n in $K8S_NODES; do rm -rf "${FERRY_CNI_DATA:?}/$n"; done
+rm -rf "${FERRY_OPT:?}/bin" "$FERRY_OPT/cni"
+rmdir "$FERRY_OPT" 2>/dev/null || true
 log "cluster down"

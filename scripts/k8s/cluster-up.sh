@@ -7,6 +7,7 @@
 # After it: export KUBECONFIG=/var/lib/ferry/k8s/admin.kubeconfig; scripts/k8s/kubectl.sh get nodes
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
 . "$HERE/common.sh"
 V="${1:-${K8S_VERSION:-1.30.14}}"; V="${V#v}"
 MINOR="${V#*.}"; MINOR="${MINOR%%.*}"
@@ -206,21 +207,17 @@ start_proc kube-scheduler - "$BIN/kube-scheduler" \
   --authorization-kubeconfig="$K8S_STATE/scheduler.kubeconfig" \
   --bind-address=127.0.0.1 --leader-elect=false --profiling=false --v=1
 
+# ---- 6a. ferry's node binaries: /opt/ferry/bin/{ferry,ferry-runc,ferry-cni}, CNI bin dir ---------
+"$HERE/install-ferry.sh" binaries
+
 # ---- 6. worker nodes -------------------------------------------------------------------------
 for n in $K8S_NODES; do
   ND="$K8S_STATE/$n"; NR="$K8S_RUN/$n"; mkdir -p "$ND/cni/net.d" "$ND/cni/ipam" "$ND/kubelet" "$ND/pods-log" "$NR"
-  # CNI: bridge cni0 inside the node's netns, host-local IPAM with this node's pod subnet.
-  cat > "$ND/cni/net.d/10-k8s-pod-net.conflist" <<JSON
-{
-  "cniVersion": "0.4.0",
-  "name": "k8s-pod-net",
-  "plugins": [
-    { "type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-      "ipam": { "type": "host-local", "dataDir": "$ND/cni/ipam",
-                "ranges": [[{ "subnet": "$(node_cidr "$n")" }]], "routes": [{ "dst": "0.0.0.0/0" }] } }
-  ]
-}
-JSON
+  # CNI: ferry's own plugin (deploy/cni.conflist with this node's name and pod subnet): a veth and a
+  # /32 per pod, addresses from a per-node allocator; a migration's target pod gets its source's IP.
+  rm -f "$ND/cni/net.d/10-k8s-pod-net.conflist"
+  sed -e "s|@NODE@|$n|" -e "s|@POD_CIDR@|$(node_cidr "$n")|" "$REPO/deploy/cni.conflist" \
+    > "$ND/cni/net.d/10-ferry.conflist"
   cat > "$ND/containerd.toml" <<TOML
 version = 2
 root = "$ND/containerd"
@@ -251,8 +248,17 @@ state = "$NR/containerd"
         BinaryName = "${K8S_RUNC:-$(command -v runc)}"
         Root = "$NR/runc"
         SystemdCgroup = false
+    # RuntimeClass ferry (deploy/runtimeclass.yaml): the same shim and runc root, through ferry-runc,
+    # which sees the pod's ferry.dev/* annotations in each container's config.json
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.ferry]
+      runtime_type = "io.containerd.runc.v2"
+      pod_annotations = ["ferry.dev/*"]
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.ferry.options]
+        BinaryName = "$FERRY_OPT/bin/ferry-runc"
+        Root = "$NR/runc"
+        SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
+    bin_dir = "$FERRY_OPT/cni/bin"
     conf_dir = "$ND/cni/net.d"
     max_conf_num = 1
 TOML
@@ -324,6 +330,8 @@ for n in $K8S_NODES; do
   wait_for 120 "node $n Ready" sh -c "'${KC[0]}' --kubeconfig '$KUBECONFIG_ADMIN' get node $n -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
 done
 wait_for 60 "service account default/default" "${KC[@]}" -n default get serviceaccount default
+# ---- 8. ferry's cluster objects (RuntimeClass, ...), as a user would: kubectl apply -f deploy/ ----
+"$HERE/install-ferry.sh" objects
 T1=$(date +%s)
 echo "$((T1 - T0))" > "$K8S_STATE/up-seconds"
 log "cluster $V up in $((T1 - T0)) s; KUBECONFIG=$KUBECONFIG_ADMIN; kubectl: $BIN/kubectl"

@@ -12,6 +12,8 @@ K8S_APISERVER_PORT=6443
 K8S_ETCD_CLIENT=127.0.0.1:23790
 K8S_ETCD_PEER=127.0.0.1:23800
 KUBECONFIG_ADMIN=$K8S_STATE/admin.kubeconfig
+FERRY_OPT=${FERRY_OPT:-/opt/ferry}                # ferry-runc, ferry-cni (bin/), the CNI bin dir (cni/bin/)
+FERRY_CNI_DATA=/var/lib/ferry/cni                 # ferry-cni's per-node address allocator
 
 node_index() { echo "${1##*node}"; }                 # k8s-node2 -> 2
 node_ip()    { echo "10.97.0.$((10 + $(node_index "$1")))"; }
