@@ -22,6 +22,7 @@ int cmd_pki(int argc, char **argv);
 int cmd_controller(int argc, char **argv);
 int cmd_drain(int argc, char **argv);
 int cmd_kubectl_migrate(int argc, char **argv);
+int cmd_pod_migrate(int argc, char **argv);
 /* argv[0] personalities (see main.c) */
 int cmd_runc_shim(int argc, char **argv);
 int cmd_cni(int argc, char **argv);

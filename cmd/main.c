@@ -25,7 +25,9 @@ static const struct {
 	{ "migrate", cmd_migrate, "NAME --to NODE [--json]: live-migrate a container" },
 	{ "check", cmd_check, "[--json]: check runc, CRIU and kernel features" },
 	{ "pki", cmd_pki, "init | issue --name N --role agent|controller [--ip A]: certificates" },
-	{ "agent", cmd_agent, "--node N: run a node agent (started by `sandbox up`)" },
+	{ "agent", cmd_agent, "--node N [--k8s --address IP]: run a node agent" },
+	{ "pod-migrate", cmd_pod_migrate,
+	  "--node SRC NS/POD --to-node N --to-address IP --target-pod NAME: migrate a pod" },
 	{ "controller", cmd_controller, "[--kubeconfig F] [-n NS|-A]: the PodMigration controller" },
 	{ "drain", cmd_drain, "NODE [--kubeconfig F]: migrate every ferry pod off a Kubernetes node" },
 };

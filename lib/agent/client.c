@@ -12,11 +12,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-static int connect_agent(const char *node, ferry_error_t *err)
+static int connect_socket(const char *node, const char *path, ferry_error_t *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char path[PATH_MAX];
-	config_agent_socket(path, sizeof(path), node);
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return ferry_error_set(err, ENAMETOOLONG, "socket path %s", path);
 	strcpy(sa.sun_path, path);
@@ -32,8 +30,16 @@ static int connect_agent(const char *node, ferry_error_t *err)
 json_object *client_call(const char *node, json_object *request, client_progress_fn on_progress,
 			 void *data, ferry_error_t *err)
 {
+	char path[PATH_MAX];
+	config_agent_socket(path, sizeof(path), node);
+	return client_call_socket(node, path, request, on_progress, data, err);
+}
+
+json_object *client_call_socket(const char *node, const char *path, json_object *request,
+				client_progress_fn on_progress, void *data, ferry_error_t *err)
+{
 	struct wire_frame f = { 0 };
-	_cleanup_fd_ int fd = connect_agent(node, err);
+	_cleanup_fd_ int fd = connect_socket(node, path, err);
 	json_object *result = NULL;
 	struct wire_conn c;
 	wire_conn_init_plain(&c, fd);

@@ -14,4 +14,8 @@ typedef void (*client_progress_fn)(json_object *progress, void *data);
 json_object *client_call(const char *node, json_object *request, client_progress_fn on_progress,
 			 void *data, ferry_error_t *err);
 
+/* The same with the agent's socket path given (Kubernetes-mode agents). */
+json_object *client_call_socket(const char *node, const char *path, json_object *request,
+				client_progress_fn on_progress, void *data, ferry_error_t *err);
+
 #endif

@@ -301,9 +301,14 @@ int podrestore_create(const struct runc_call *call, const struct cri_container *
 		return -1;
 	snprintf(cdir, sizeof(cdir), "%s/%s", pod_dir, c->name);
 	snprintf(ready, sizeof(ready), "%s/ready", cdir);
-	if (staging_wait_for(ready, podrestore_wait_ms(), err) < 0)
+	snprintf(marker, sizeof(marker), "%s/aborted", pod_dir);
+	int w = staging_wait_either(ready, marker, podrestore_wait_ms(), err);
+	if (w < 0)
 		return ferry_error_prefix(err, "checkpoint of %s/%s container %s not staged",
 					  c->namespace, c->pod, c->name);
+	if (w == 1)
+		return ferry_error_set(err, 0, "the migration to %s/%s was aborted: nothing to "
+					       "restore", c->namespace, c->pod);
 	if (runcshim_real_runc(real, err) < 0 || apply_rootfs(cdir, call->bundle, err) < 0)
 		return -1;
 	restore_argv(call, real, cdir, argv, sizeof(argv) / sizeof(argv[0]), img, work);

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include "k8snode/runcshim.h"
 
+#define POD_RESTORE_MAX 16
+
 #define ANN_CONTAINER_TYPE "io.kubernetes.cri.container-type"
 #define ANN_SANDBOX_ID "io.kubernetes.cri.sandbox-id"
 #define ANN_SANDBOX_NAME "io.kubernetes.cri.sandbox-name"

@@ -6,6 +6,8 @@
  * otherwise, and whatever happens the real runc gets the original argv.
  */
 #include "k8snode/runcshim.h"
+#include "k8snode/podrestore.h"
+#include "k8snode/staging.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -157,6 +159,49 @@ static void audit(const struct runc_call *c, const char *decision)
 	close(fd);
 }
 
+/* `create` of a Kubernetes container: refuse (pod migrated away), restore
+ * (target pod), neutralize (init container of a target pod) or pass.
+ * Returns an exit status, or -1 to pass the call through. */
+static int on_create(const struct runc_call *call, ferry_error_t *err)
+{
+	struct cri_container c;
+	char pod_dir[PATH_MAX], list[PATH_MAX + 16];
+	if (!call->bundle || podrestore_read(call->bundle, &c, err) < 0 ||
+	    strcmp(c.type, "container"))
+		return -1; /* not a pod's container: runc decides */
+	if (staging_is_migrated(c.sandbox_id)) {
+		audit(call, "refused: pod migrated away");
+		return ferry_error_set(err, 0, "pod %s/%s was migrated away from this node by "
+					       "ferry: its container %s is not started here again",
+				       c.namespace, c.pod, c.name), 1;
+	}
+	if (!c.restore)
+		return -1;
+	if (staging_pod_dir(c.namespace, c.pod, pod_dir, err) < 0)
+		return 1;
+	snprintf(list, sizeof(list), "%s/containers", pod_dir);
+	if (staging_wait_for(list, podrestore_wait_ms(), err) < 0) {
+		audit(call, "restore: nothing staged");
+		return ferry_error_prefix(err, "restore pod %s/%s: no migration staged its "
+					       "containers", c.namespace, c.pod), 1;
+	}
+	int listed = staging_lists_container(pod_dir, c.name, err);
+	if (listed < 0)
+		return 1;
+	if (!listed) {
+		if (podrestore_neutralize(call->bundle, &c, err) < 0)
+			return 1;
+		audit(call, "init container of a restored pod: exits 0");
+		return -1;
+	}
+	int rc = podrestore_create(call, &c, err);
+	audit(call, rc == 0 ? "restored from checkpoint" : "restore failed");
+	if (rc > 0 && !ferry_error_is_set(err))
+		ferry_error_set(err, 0, "runc restore of %s/%s container %s exited %d",
+				c.namespace, c.pod, c.name, rc);
+	return rc < 0 ? 1 : rc;
+}
+
 int runcshim_main(int argc, char **argv)
 {
 	ferry_error_t err = { 0 };
@@ -171,6 +216,21 @@ int runcshim_main(int argc, char **argv)
 	log_debug("%s %s (root %s, bundle %s)", call.command ? call.command : "-",
 		  call.id ? call.id : "-", call.root ? call.root : "-",
 		  call.bundle ? call.bundle : "-");
+	if (call.command && !strcmp(call.command, "create")) {
+		int rc = on_create(&call, &err);
+		if (rc >= 0) {
+			if (rc)
+				fprintf(stderr, "ferry-runc: %s\n", err.message);
+			return rc;
+		}
+		ferry_error_clear(&err);
+	} else if (call.command && !strcmp(call.command, "start") &&
+		   podrestore_was_restored(call.id)) {
+		audit(&call, "no-op: restored container already runs");
+		return 0;
+	} else if (call.command && !strcmp(call.command, "delete")) {
+		podrestore_forget(call.id);
+	}
 	audit(&call, "pass-through");
 	pass_through(&call, &err);
 	fprintf(stderr, "ferry-runc: %s\n", err.message);

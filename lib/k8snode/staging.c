@@ -85,11 +85,19 @@ bool staging_is_migrated(const char *sandbox_id)
 
 int staging_wait_for(const char *path, int timeout_ms, ferry_error_t *err)
 {
+	return staging_wait_either(path, NULL, timeout_ms, err);
+}
+
+int staging_wait_either(const char *path, const char *stop, int timeout_ms, ferry_error_t *err)
+{
 	struct timespec step = { 0, 20 * 1000 * 1000 };
-	for (int waited = 0;; waited += 20) {
+	double until = clock_now_ms() + timeout_ms;
+	for (;;) {
 		if (fs_exists(path))
 			return 0;
-		if (waited >= timeout_ms)
+		if (stop && fs_exists(stop))
+			return 1;
+		if (clock_now_ms() >= until)
 			return ferry_error_set(err, ETIMEDOUT, "waited %d s for %s",
 					       timeout_ms / 1000, path);
 		nanosleep(&step, NULL);

@@ -37,5 +37,8 @@ int staging_mark_migrated(const char *sandbox_id, ferry_error_t *err);
 bool staging_is_migrated(const char *sandbox_id);
 /* Waits (polling) until path exists, up to timeout_ms; -1 with ETIMEDOUT. */
 int staging_wait_for(const char *path, int timeout_ms, ferry_error_t *err);
+/* Waits for path or, if it appears first, stop (e.g. the migration's
+ * `aborted`): 0 for path, 1 for stop, -1 with ETIMEDOUT. */
+int staging_wait_either(const char *path, const char *stop, int timeout_ms, ferry_error_t *err);
 
 #endif

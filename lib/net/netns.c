@@ -102,6 +102,12 @@ int netns_nft(const char *ns, const char *ruleset, ferry_error_t *err)
 	return run_with_stdin(argv, ruleset, fd, err);
 }
 
+int netns_nft_fd(int netns_fd, const char *ruleset, ferry_error_t *err)
+{
+	const char *argv[] = { "nft", "-f", "-", NULL };
+	return run_with_stdin(argv, ruleset, netns_fd, err);
+}
+
 int netns_sysctl(const char *ns, const char *key, const char *value, ferry_error_t *err)
 {
 	char arg[256];

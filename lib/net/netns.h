@@ -28,6 +28,8 @@ int netns_ip_batch(const char *ns, const char *commands, ferry_error_t *err);
 int netns_ip_batch_fd(int netns_fd, const char *commands, ferry_error_t *err);
 /* Runs `nft -f -` inside the namespace with the given ruleset text. */
 int netns_nft(const char *ns, const char *ruleset, ferry_error_t *err);
+/* The same inside the namespace open as netns_fd (a pod's /proc/PID/ns/net). */
+int netns_nft_fd(int netns_fd, const char *ruleset, ferry_error_t *err);
 /* Writes a sysctl (e.g. "net/ipv4/ip_forward") inside the namespace. */
 int netns_sysctl(const char *ns, const char *key, const char *value, ferry_error_t *err);
 

@@ -1,0 +1,22 @@
+/*
+ * k8sagent.h - `ferry agent --k8s`: the node agent of a Kubernetes node.
+ *
+ * No sandbox topology: the node's name and address come from the command
+ * line, peers' addresses from each request.  It listens on
+ *   unix  /run/ferry-k8s/<node>.sock (root only): REQUEST {op: migrate-pod | ping}
+ *   tcp   <address>:7070: HELLO, then PREPARE {kind: pod} from a source agent.
+ *         REQUEST over TCP is for the controller and needs its certificate
+ *         (mutual TLS, lib/wire's connection object): refused until then.
+ * Each connection is served by a forked child, like the sandbox agent.
+ */
+#ifndef FERRY_K8SNODE_K8SAGENT_H
+#define FERRY_K8SNODE_K8SAGENT_H
+
+#include "k8snode/podmigrate.h"
+
+#define K8SAGENT_SOCKET_DIR "/run/ferry-k8s"
+
+void k8sagent_socket_path(const char *node, char out[108]);
+int k8sagent_run(struct k8s_agent *a, ferry_error_t *err);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * podmigrate.h - live migration of a Kubernetes pod between two ferry agents
+ * (`ferry agent --k8s`), source and target halves.
+ *
+ * Source (REQUEST op "migrate-pod"), phases as reported in PROGRESS frames:
+ *   prepare  find the pod's containers and IP (runc root, ferry-cni), reach the
+ *            target agent, which makes the staging dir (staging.h) and lists
+ *            the containers there, so its ferry-runc knows what to wait for
+ *   freeze   drop all traffic in the pod's network namespace (nft), then runc
+ *            pause every container: one consistent cut of the whole pod
+ *   dump     runc checkpoint --leave-running of each (CRIU images, established
+ *            TCP included); the images go to the target as they are
+ *   rootfs   each container's overlay upperdir (tar, whiteouts and xattrs kept)
+ *   restore  DUMP_DONE: the target marks each container ready; ferry-runc
+ *            restores them into the target pod; RESTORED when all run
+ *   commit   COMMIT POINT: the host's route for the pod IP moves to the target
+ *            node (and this node's own route with it), the source pod is marked
+ *            migrated away, COMMIT goes to the target
+ *   cleanup  the source's frozen containers are killed (their traffic stays
+ *            dropped, so their sockets' resets never leave)
+ * Any failure before the commit: the target is told ABORT (its ferry-runc
+ * gives up), the traffic lock is lifted and every container resumed.
+ */
+#ifndef FERRY_K8SNODE_PODMIGRATE_H
+#define FERRY_K8SNODE_PODMIGRATE_H
+
+#include <json-c/json.h>
+#include "migrate/report.h"
+#include "util/error.h"
+
+struct k8s_agent {
+	char node[64];
+	char address[16];
+	int port;
+	char runc_root[256];   /* containerd's runc root for namespace k8s.io */
+	char cni_data[256];    /* ferry-cni's dataDir */
+	int host_netns_fd;     /* /proc/1/ns/net: where the fabric routes live */
+};
+
+/* request: {op, namespace, pod, podIP?, containers?, target:{node,address,port},
+ * targetPod}. Fills report; returns 0 once committed. */
+int podmigrate_source(const struct k8s_agent *a, json_object *request, int progress_fd,
+		      struct migration_report *report, ferry_error_t *err);
+
+/* Serves one PREPARE (already read into prepare) from a source agent on sock. */
+int podmigrate_target(const struct k8s_agent *a, int sock, json_object *prepare,
+		      ferry_error_t *err);
+
+#endif
