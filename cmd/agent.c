@@ -14,10 +14,10 @@
 
 #define USAGE "ferry agent --node NAME\n" \
 	      "       ferry agent --k8s --node NAME --address IP [--port 7070] " \
-	      "[--runc-root DIR] [--cni-data DIR]"
+	      "[--runc-root DIR] [--cni-data DIR] [--host-netns PATH]"
 
 static int k8s_agent(const char *node, const char *address, int port, const char *runc_root,
-		     const char *cni_data)
+		     const char *cni_data, const char *host_netns)
 {
 	ferry_error_t err = { 0 };
 	struct k8s_agent a = { .port = port, .host_netns_fd = -1 };
@@ -28,6 +28,7 @@ static int k8s_agent(const char *node, const char *address, int port, const char
 	snprintf(a.address, sizeof(a.address), "%s", address);
 	snprintf(a.runc_root, sizeof(a.runc_root), "%s", runc_root);
 	snprintf(a.cni_data, sizeof(a.cni_data), "%s", cni_data);
+	snprintf(a.host_netns, sizeof(a.host_netns), "%s", host_netns);
 	return k8sagent_run(&a, &err) < 0 ? cmd_fail(&err) : 0;
 }
 
@@ -39,9 +40,10 @@ int cmd_agent(int argc, char **argv)
 					      { "port", required_argument, NULL, 'p' },
 					      { "runc-root", required_argument, NULL, 'r' },
 					      { "cni-data", required_argument, NULL, 'c' },
+					      { "host-netns", required_argument, NULL, 'H' },
 					      { 0 } };
 	const char *node = NULL, *address = NULL, *runc_root = "/run/containerd/runc/k8s.io";
-	const char *cni_data = CNI_DEFAULT_DATA_DIR;
+	const char *cni_data = CNI_DEFAULT_DATA_DIR, *host_netns = "/proc/1/ns/net";
 	int port = 7070, k8s = 0, c;
 	ferry_error_t err = { 0 };
 	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
@@ -52,12 +54,13 @@ int cmd_agent(int argc, char **argv)
 		case 'p': port = atoi(optarg); break;
 		case 'r': runc_root = optarg; break;
 		case 'c': cni_data = optarg; break;
+		case 'H': host_netns = optarg; break;
 		default: return cmd_usage(USAGE);
 		}
 	}
 	if (!node || optind != argc)
 		return cmd_usage(USAGE);
 	if (k8s)
-		return k8s_agent(node, address, port, runc_root, cni_data);
+		return k8s_agent(node, address, port, runc_root, cni_data, host_netns);
 	return agent_run(node, &err) < 0 ? cmd_fail(&err) : 0;
 }

@@ -169,10 +169,10 @@ int k8sagent_run(struct k8s_agent *a, ferry_error_t *err)
 	log_init("agent-k8s", LOG_INFO);
 	if (fs_mkdir_p(K8SAGENT_SOCKET_DIR, 0700, err) < 0)
 		return -1;
-	a->host_netns_fd = open("/proc/1/ns/net", O_RDONLY | O_CLOEXEC);
+	a->host_netns_fd = open(a->host_netns, O_RDONLY | O_CLOEXEC);
 	if (a->host_netns_fd < 0)
-		return ferry_error_set(err, errno, "open /proc/1/ns/net (the host's routes; "
-					       "is the agent in the host PID namespace?)");
+		return ferry_error_set(err, errno, "open %s (the network namespace of the fabric "
+					       "routes; see --host-netns)", a->host_netns);
 	k8sagent_socket_path(a->node, sock_path);
 	_cleanup_fd_ int ctl = listen_unix(sock_path, err);
 	if (ctl < 0)

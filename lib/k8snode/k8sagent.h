@@ -7,6 +7,9 @@
  *   tcp   <address>:7070: HELLO, then PREPARE {kind: pod} from a source agent.
  *         REQUEST over TCP is for the controller and needs its certificate
  *         (mutual TLS, lib/wire's connection object): refused until then.
+ * The commit moves the pod IP's route in the namespace --host-netns names
+ * (default /proc/1/ns/net; the test cluster bind-mounts the host's at
+ * /run/ferry-k8s/host-netns because PID 1 there cannot be inspected).
  * Each connection is served by a forked child, like the sandbox agent.
  */
 #ifndef FERRY_K8SNODE_K8SAGENT_H

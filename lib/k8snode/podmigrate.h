@@ -34,7 +34,8 @@ struct k8s_agent {
 	int port;
 	char runc_root[256];   /* containerd's runc root for namespace k8s.io */
 	char cni_data[256];    /* ferry-cni's dataDir */
-	int host_netns_fd;     /* /proc/1/ns/net: where the fabric routes live */
+	char host_netns[256];  /* where the fabric routes live (default /proc/1/ns/net) */
+	int host_netns_fd;
 };
 
 /* request: {op, namespace, pod, podIP?, containers?, target:{node,address,port},

@@ -2,18 +2,24 @@
 # Run ferry's Kubernetes-mode agents on the test cluster's nodes as plain processes (until the
 # DaemonSet in deploy/agent.yaml runs them): one per node, in the node's network namespace
 # (nsenter --net, host mount and PID namespaces, like the node's kubelet).
-#   agents.sh start | stop | status
+#   agents.sh start | stop [--all: also the host netns mount] | status
 # Logs: /var/lib/ferry/k8s/log/ferry-agent-<node>.log.  Sockets: /run/ferry-k8s/<node>.sock.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/common.sh"
 case "${1:-}" in
   start)
+    # the host's network namespace, where the fabric routes live, for the agents' commit step
+    mkdir -p /run/ferry-k8s
+    if ! mountpoint -q /run/ferry-k8s/host-netns 2>/dev/null; then
+      touch /run/ferry-k8s/host-netns && mount --bind /proc/self/ns/net /run/ferry-k8s/host-netns
+    fi
     for n in $K8S_NODES; do
       pid_alive "ferry-agent-$n" >/dev/null && continue
       log "starting ferry agent on $n"
       setsid nsenter --net="/run/netns/$n" -- "$FERRY_OPT/bin/ferry" agent --k8s --node "$n" \
         --address "$(node_ip "$n")" --runc-root "$K8S_RUN/$n/runc/k8s.io" --cni-data "$FERRY_CNI_DATA" \
+        --host-netns /run/ferry-k8s/host-netns \
         >> "$K8S_STATE/log/ferry-agent-$n.log" 2>&1 < /dev/null &
       echo "$! $(readlink -f "$FERRY_OPT/bin/ferry")" > "$K8S_RUN/pids/ferry-agent-$n.pid"
     done
@@ -22,7 +28,10 @@ case "${1:-}" in
       [ -S "/run/ferry-k8s/$n.sock" ] || die "agent of $n did not start (see $K8S_STATE/log/ferry-agent-$n.log)"
     done ;;
   stop)
-    for n in $K8S_NODES; do stop_proc "ferry-agent-$n" 5; rm -f "/run/ferry-k8s/$n.sock"; done ;;
+    for n in $K8S_NODES; do stop_proc "ferry-agent-$n" 5; rm -f "/run/ferry-k8s/$n.sock"; done
+    if [ "${2:-}" = --all ]; then
+      umount /run/ferry-k8s/host-netns 2>/dev/null || true; rm -f /run/ferry-k8s/host-netns
+    fi ;;
   status)
     for n in $K8S_NODES; do
       if p=$(pid_alive "ferry-agent-$n"); then echo "$n: running (pid $p)"; else echo "$n: stopped"; fi

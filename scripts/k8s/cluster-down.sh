@@ -10,6 +10,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 shim_socks=""
 # 1. kubelets first (so nothing restarts pods), then every container of each node's containerd.
 for n in $K8S_NODES; do stop_proc "kubelet-$n" 20; done
+"$(dirname "$0")/agents.sh" stop --all 2>/dev/null || true   # ferry agents (scripts/k8s/agents.sh)
 for n in $K8S_NODES; do
   NR="$K8S_RUN/$n"
   RR="$NR/runc/k8s.io"
