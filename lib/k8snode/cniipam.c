@@ -195,3 +195,19 @@ int cniipam_release(const struct cni_config *cfg, const char *container_id, cons
 	ipam_close(&d);
 	return rc;
 }
+
+int cniipam_hold(const struct cni_config *cfg, const char *ip, const char *what,
+		 ferry_error_t *err)
+{
+	struct ipam_dir d;
+	char key[600];
+	uint32_t a;
+	if (cni_parse_ipv4(ip, &a) < 0)
+		return ferry_error_set(err, 0, "bad address %s", ip);
+	snprintf(key, sizeof(key), "migrated-to:%s", what);
+	if (ipam_open(cfg, &d, err) < 0)
+		return -1;
+	int rc = write_owner(&d, ip, key, what, err);
+	ipam_close(&d);
+	return rc;
+}

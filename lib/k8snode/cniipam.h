@@ -28,4 +28,10 @@ int cniipam_lookup(const struct cni_config *cfg, const char *container_id, const
 int cniipam_release(const struct cni_config *cfg, const char *container_id, const char *ifname,
 		    ferry_error_t *err);
 
+/* After a migration's commit on the source node: the address stays taken,
+ * owned by "migrated-to:<what>", so the source sandbox's DEL does not free it
+ * and no new pod here gets an address that now lives elsewhere. */
+int cniipam_hold(const struct cni_config *cfg, const char *ip, const char *what,
+		 ferry_error_t *err);
+
 #endif

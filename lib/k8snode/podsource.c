@@ -2,6 +2,7 @@
  * podsource.c - the source half of a pod migration (see podmigrate.h).
  */
 #include "k8snode/podmigrate.h"
+#include "k8snode/cniipam.h"
 #include "k8snode/podinfo.h"
 #include "k8snode/staging.h"
 #include "container/runc.h"
@@ -282,6 +283,13 @@ static int phase_commit(struct source *s, ferry_error_t *err)
 		log_warn("node route for %s: %s", s->info.ip, soft.message);
 	if (staging_mark_migrated(s->info.sandbox_id, &soft) < 0)
 		log_warn("mark %s/%s migrated away: %s", s->namespace, s->pod, soft.message);
+	struct cni_config cfg = { 0 };
+	char what[400];
+	snprintf(cfg.node, sizeof(cfg.node), "%s", s->a->node);
+	snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", s->a->cni_data);
+	snprintf(what, sizeof(what), "%s/%s/%s", s->target.name, s->namespace, s->target_pod);
+	if (cniipam_hold(&cfg, s->info.ip, what, &soft) < 0)
+		log_warn("hold %s in this node's allocator: %s", s->info.ip, soft.message);
 	_cleanup_json_ json_object *c = json_object_new_object();
 	if (wire_send_json(s->sock, WIRE_COMMIT, c, &soft) < 0)
 		log_warn("COMMIT to %s: %s (it owns the pod anyway)", s->target.name, soft.message);

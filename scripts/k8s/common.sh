@@ -29,7 +29,9 @@ pid_alive() { # NAME -> prints pid if running
   [ -f "$f" ] || return 1
   read -r p exe < "$f" || return 1
   [ -n "$p" ] && [ -d "/proc/$p" ] || return 1
-  [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$exe" ] || return 1
+  local cur; cur=$(readlink "/proc/$p/exe" 2>/dev/null) || return 1
+  # a binary replaced while running (install-ferry.sh) shows as "<path> (deleted)"
+  [ "$cur" = "$exe" ] || [ "$cur" = "$exe (deleted)" ] || return 1
   echo "$p"
 }
 stop_proc() { # NAME [timeout_s]
