@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define USAGE "ferry pod-migrate --node SRC NAMESPACE/POD --to-node NODE --to-address ADDR " \
-	      "--target-pod NAME [--to-port 7070] [--json]"
+	      "--target-pod NAME [--to-port 7070] [--restore-timeout SECONDS] [--json]"
 
 static void show_progress(json_object *p, void *data)
 {
@@ -54,9 +54,10 @@ int cmd_pod_migrate(int argc, char **argv)
 					      { "to-port", required_argument, NULL, 'p' },
 					      { "target-pod", required_argument, NULL, 'T' },
 					      { "json", no_argument, NULL, 'j' },
+					      { "restore-timeout", required_argument, NULL, 'R' },
 					      { 0 } };
 	const char *node = NULL, *to = NULL, *addr = NULL, *target_pod = NULL;
-	int port = 7070, c;
+	int port = 7070, restore_timeout = 0, c;
 	bool as_json = false;
 	ferry_error_t err = { 0 };
 	while ((c = getopt_long(argc, argv, "n:j", opts, NULL)) != -1) {
@@ -67,6 +68,7 @@ int cmd_pod_migrate(int argc, char **argv)
 		case 'p': port = atoi(optarg); break;
 		case 'T': target_pod = optarg; break;
 		case 'j': as_json = true; break;
+		case 'R': restore_timeout = atoi(optarg); break;
 		default: return cmd_usage(USAGE);
 		}
 	}
@@ -91,6 +93,8 @@ int cmd_pod_migrate(int argc, char **argv)
 	json_object_object_add(t, "address", json_object_new_string(addr));
 	json_object_object_add(t, "port", json_object_new_int(port));
 	json_object_object_add(req, "target", t);
+	if (restore_timeout > 0)
+		json_object_object_add(req, "restoreTimeoutSeconds", json_object_new_int(restore_timeout));
 	char path[108];
 	k8sagent_socket_path(node, path);
 	json_object *r = client_call_socket(node, path, req, as_json ? NULL : show_progress,

@@ -10,7 +10,9 @@
  *            pause every container: one consistent cut of the whole pod
  *   dump     runc checkpoint --leave-running of each (CRIU images, established
  *            TCP included); the images go to the target as they are
- *   rootfs   each container's overlay upperdir (tar, whiteouts and xattrs kept)
+ *   rootfs   each container's overlay upperdir (tar, whiteouts and xattrs kept),
+ *            and the pod's emptyDir volumes (ferry-runc unpacks them into the
+ *            target pod's before it restores the first container)
  *   restore  DUMP_DONE: the target marks each container ready; ferry-runc
  *            restores them into the target pod; RESTORED when all run
  *   commit   COMMIT POINT: the host's route for the pod IP moves to the target

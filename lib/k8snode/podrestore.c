@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #define EXIT0_PATH "/.ferry-exit0"
+
+static void write_marker(const char *path, const char *text);
 #define CRIU_WRAPPER "/opt/ferry/bin/criu"
 
 int podrestore_wait_ms(void)
@@ -283,6 +285,42 @@ static int restore_argv(const struct runc_call *call, const char *real, const ch
 	return 0;
 }
 
+/* Unpacks the staged emptyDir volumes into the ones this container mounts,
+ * once per volume (the pod's containers are created one after another). */
+static int apply_empty_dirs(const char *pod_dir, const char *bundle, ferry_error_t *err)
+{
+	static const char mark[] = "/volumes/kubernetes.io~empty-dir/";
+	char cfg_path[PATH_MAX + 16];
+	snprintf(cfg_path, sizeof(cfg_path), "%s/config.json", bundle);
+	_cleanup_json_ json_object *cfg = json_object_from_file(cfg_path);
+	json_object *mounts, *v;
+	if (!cfg || !json_object_object_get_ex(cfg, "mounts", &mounts) ||
+	    !json_object_is_type(mounts, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(mounts); i++) {
+		json_object *m = json_object_array_get_idx(mounts, i);
+		if (!json_object_object_get_ex(m, "source", &v) || !json_object_is_type(v, json_type_string))
+			continue;
+		const char *src = json_object_get_string(v), *at = strstr(src, mark);
+		if (!at || !at[strlen(mark)] || strchr(at + strlen(mark), '/'))
+			continue;
+		const char *name = at + strlen(mark);
+		char tar[PATH_MAX + 300], done[PATH_MAX + 310];
+		snprintf(tar, sizeof(tar), "%s/_emptydir/%s.tar", pod_dir, name);
+		snprintf(done, sizeof(done), "%s.done", tar);
+		if (!fs_exists(tar) || fs_exists(done))
+			continue;
+		const char *argv[] = { "/bin/tar", "-C", src, "--xattrs", "--xattrs-include=*",
+				       "--numeric-owner", "-xpf", tar, NULL };
+		int rc = run_wait(argv, err);
+		if (rc != 0)
+			return rc < 0 ? -1 : ferry_error_set(err, 0, "unpack emptyDir %s: tar exited %d",
+							     name, rc);
+		write_marker(done, "done\n");
+	}
+	return 0;
+}
+
 static void write_marker(const char *path, const char *text)
 {
 	ferry_error_t ignored = { 0 };
@@ -309,7 +347,8 @@ int podrestore_create(const struct runc_call *call, const struct cri_container *
 	if (w == 1)
 		return ferry_error_set(err, 0, "the migration to %s/%s was aborted: nothing to "
 					       "restore", c->namespace, c->pod);
-	if (runcshim_real_runc(real, err) < 0 || apply_rootfs(cdir, call->bundle, err) < 0)
+	if (runcshim_real_runc(real, err) < 0 || apply_rootfs(cdir, call->bundle, err) < 0 ||
+	    apply_empty_dirs(pod_dir, call->bundle, err) < 0)
 		return -1;
 	restore_argv(call, real, cdir, argv, sizeof(argv) / sizeof(argv[0]), img, work);
 	if (fs_mkdir_p(work, 0700, err) < 0)

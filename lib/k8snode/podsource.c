@@ -30,8 +30,12 @@
 	"  chain out { type filter hook output priority -500; policy drop; }\n"       \
 	"}\n"
 
+struct source;
+static int send_empty_dirs(struct source *s, ferry_error_t *err);
+
 struct source {
 	const struct k8s_agent *a;
+	json_object *request;
 	struct migration_report *report;
 	char namespace[64], pod[256], target_pod[256];
 	struct node_info self, target;
@@ -142,6 +146,10 @@ static int phase_prepare(struct source *s, ferry_error_t *err)
 	json_object_object_add(p, "sourcePod", json_object_new_string(s->pod));
 	json_object_object_add(p, "podIP", json_object_new_string(s->info.ip));
 	json_object_object_add(p, "containers", names);
+	json_object *to;
+	if (json_object_object_get_ex(s->request, "restoreTimeoutSeconds", &to))
+		json_object_object_add(p, "restoreTimeoutSeconds",
+				       json_object_new_int(json_object_get_int(to)));
 	if (wire_send_json(s->sock, WIRE_PREPARE, p, err) < 0 ||
 	    wire_expect(s->sock, &s->frame, WIRE_PREPARED, err) < 0)
 		return ferry_error_prefix(err, "target %s", s->target.name);
@@ -256,6 +264,51 @@ static int phase_rootfs(struct source *s, ferry_error_t *err)
 				     err) < 0)
 			return -1;
 	}
+	return send_empty_dirs(s, err);
+}
+
+/* The emptyDir volumes the pod's containers mount (config.json mounts whose
+ * source is a kubelet .../volumes/kubernetes.io~empty-dir/<name>), each sent
+ * once as _emptydir/<name>.tar. */
+static int send_empty_dirs(struct source *s, ferry_error_t *err)
+{
+	static const char marker[] = "/volumes/kubernetes.io~empty-dir/";
+	char sent[POD_MAX_CONTAINERS * 8][64];
+	int n_sent = 0;
+	for (int i = 0; i < s->info.n; i++) {
+		char cfg_path[PATH_MAX];
+		snprintf(cfg_path, sizeof(cfg_path), "%s/config.json", s->info.c[i].bundle);
+		_cleanup_json_ json_object *cfg = json_object_from_file(cfg_path);
+		json_object *mounts;
+		if (!cfg || !json_object_object_get_ex(cfg, "mounts", &mounts) ||
+		    !json_object_is_type(mounts, json_type_array))
+			continue;
+		for (size_t m = 0; m < json_object_array_length(mounts); m++) {
+			const char *src = jstr(json_object_array_get_idx(mounts, m), "source");
+			const char *at = strstr(src, marker);
+			if (!at)
+				continue;
+			const char *name = at + strlen(marker);
+			if (!*name || strchr(name, '/') || strlen(name) >= 64)
+				continue;
+			int dup = 0;
+			for (int k = 0; k < n_sent; k++)
+				dup |= !strcmp(sent[k], name);
+			if (dup || n_sent == (int)(sizeof(sent) / sizeof(sent[0])))
+				continue;
+			snprintf(sent[n_sent++], 64, "%s", name);
+			char tar[PATH_MAX + 80], wire_name[128];
+			snprintf(tar, sizeof(tar), "%s/emptydir-%s.tar", s->work, name);
+			const char *argv[] = { "tar", "-C", src, "--xattrs", "--xattrs-include=*",
+					       "--numeric-owner", "-cpf", tar, ".", NULL };
+			if (proc_run(argv, NULL, err) < 0)
+				return ferry_error_prefix(err, "pack emptyDir %s", name);
+			snprintf(wire_name, sizeof(wire_name), "_emptydir/%s.tar", name);
+			if (stream_send_file(s->sock, SPACE_IMAGES, tar, wire_name,
+					     &s->report->bytes_sent, err) < 0)
+				return -1;
+		}
+	}
 	return 0;
 }
 
@@ -332,7 +385,8 @@ static void rollback(struct source *s, const char *why)
 int podmigrate_source(const struct k8s_agent *a, json_object *request, int progress_fd,
 		      struct migration_report *report, ferry_error_t *err)
 {
-	struct source s = { .a = a, .report = report, .sock = -1, .pod_netns = -1 };
+	struct source s = { .a = a, .request = request, .report = report, .sock = -1,
+			    .pod_netns = -1 };
 	snprintf(s.self.name, sizeof(s.self.name), "%s", a->node);
 	snprintf(s.self.address, sizeof(s.self.address), "%s", a->address);
 	snprintf(s.runc.root, sizeof(s.runc.root), "%s", a->runc_root);

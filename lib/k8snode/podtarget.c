@@ -25,6 +25,7 @@ struct target {
 	char namespace[64], pod[256];
 	char names[POD_RESTORE_MAX][64];
 	int n;
+	int wait_ms;            /* for ferry-runc to restore every container */
 	struct stream_receiver rx;
 	struct wire_frame frame;
 };
@@ -79,12 +80,20 @@ static int prepare(struct target *t, json_object *p, ferry_error_t *err)
 			return -1;
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s\n", name);
 	}
+	snprintf(path, sizeof(path), "%s/_emptydir", t->dir);
+	if (fs_mkdir_p(path, 0700, err) < 0)
+		return -1;
 	/* ferry-runc starts waiting for this list as soon as the target pod's
 	 * first container is created: written last, atomically */
 	snprintf(path, sizeof(path), "%s/containers", t->dir);
 	if (fs_replace_file(path, list, len, err) < 0)
 		return -1;
 	snprintf(t->rx.roots[SPACE_IMAGES], sizeof(t->rx.roots[0]), "%s", t->dir);
+	json_object *to;
+	t->wait_ms = podrestore_wait_ms();
+	if (json_object_object_get_ex(p, "restoreTimeoutSeconds", &to) &&
+	    json_object_get_int(to) > 0 && json_object_get_int(to) <= 3600)
+		t->wait_ms = json_object_get_int(to) * 1000;
 	log_info("staging %s/%s for %d container(s) from pod %s", t->namespace, t->pod, t->n,
 		 jstr(p, "sourcePod"));
 	return 0;
@@ -125,7 +134,7 @@ static int hand_over(struct target *t, ferry_error_t *err)
 		if (fs_replace_file(path, "ready\n", 6, err) < 0)
 			return -1;
 	}
-	double until = clock_now_ms() + podrestore_wait_ms();
+	double until = clock_now_ms() + t->wait_ms;
 	struct timespec step = { 0, 5 * 1000 * 1000 };
 	for (int done = 0; done < t->n;) {
 		done = 0;
@@ -142,7 +151,7 @@ static int hand_over(struct target *t, ferry_error_t *err)
 		if (done < t->n && clock_now_ms() > until)
 			return ferry_error_set(err, 0, "the target pod's containers were not "
 						       "restored within %d s (is the pod created?)",
-					       podrestore_wait_ms() / 1000);
+					       t->wait_ms / 1000);
 		if (done < t->n)
 			nanosleep(&step, NULL);
 	}

@@ -11,6 +11,8 @@
  *       <container>/ready     written last by the agent: everything above is complete
  *       <container>/restored  written by ferry-runc: "<container id> <pid>" once running
  *       <container>/failed    written by ferry-runc: why the restore failed
+ *       _emptydir/<volume>.tar  the source pod's emptyDir volumes; ferry-runc unpacks
+ *                             each into the target pod's volume once (.done marker)
  *   <state>/migrated/<sandbox id>   the source pod's sandbox left this node: ferry-runc
  *                                   refuses to create its containers again
  *

@@ -1,0 +1,23 @@
+#!/bin/bash
+# End-to-end tests of ferry on the real test cluster: cluster up (K8S_VERSION), ferry installed
+# (binaries + kubectl apply -f deploy/), agents running, tests/e2e/*.bats, cluster down.
+# usage: scripts/k8s/e2e.sh [VERSION]   (default $K8S_VERSION or 1.30.14)
+#   FERRY_E2E_KEEP=1  leave the cluster up afterwards;  FERRY_E2E_FILTER=REGEX  bats --filter
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+. "$HERE/common.sh"
+V="${1:-${K8S_VERSION:-1.30.14}}"
+command -v bats >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bats >/dev/null; }
+make -C "$REPO" build/ferry >/dev/null
+"$HERE/cluster-up.sh" "$V"
+"$HERE/install-ferry.sh" binaries
+"$HERE/redis-image.sh"
+"$HERE/agents.sh" stop; "$HERE/agents.sh" start
+rc=0
+args=(); [ -n "${FERRY_E2E_FILTER:-}" ] && args=(--filter "$FERRY_E2E_FILTER")
+log "e2e on Kubernetes $V"
+bats --timing "${args[@]}" "$REPO/tests/e2e" || rc=$?
+if [ "${FERRY_E2E_KEEP:-0}" != 1 ]; then "$HERE/cluster-down.sh"; fi
+[ $rc = 0 ] && log "e2e $V: PASSED" || log "e2e $V: FAILED"
+exit $rc

@@ -1,0 +1,91 @@
+#!/usr/bin/env bats
+# A Deployment's redis pod with a client pod holding one TCP connection to the pod IP migrates to
+# the other node: same IP, the connection unbroken (the same redis client id and source port keep
+# sending), data intact (a 4 MB value hashes the same), and the ReplicaSet ends at one replica,
+# the migrated pod.
+load helpers
+
+setup_file() {
+  KC apply -f - >/dev/null <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: e2e-redis, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: e2e-redis}}
+  template:
+    metadata: {labels: {app: e2e-redis}}
+    spec:
+      runtimeClassName: ferry
+      terminationGracePeriodSeconds: 1
+      nodeSelector: {kubernetes.io/hostname: k8s-node1}
+      containers:
+      - name: redis
+        image: ferry.local/redis:7
+        imagePullPolicy: Never
+        command: [redis-server, --save, "", --appendonly, "no", --protected-mode, "no"]
+YAML
+  KC rollout status deployment/e2e-redis --timeout=90s >/dev/null
+  SRC=$(KC get pod -l app=e2e-redis -o jsonpath='{.items[0].metadata.name}')
+  IP=$(pod_field "$SRC" .status.podIP)
+  KC apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-redis-client, namespace: default}
+spec:
+  nodeName: k8s-node1
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: cli
+    image: ferry.local/redis:7
+    imagePullPolicy: Never
+    command: [redis-cli, -h, "$IP", -r, "-1", -i, "0.05", INCR, hits]
+YAML
+  wait_pod_ready e2e-redis-client
+  KC exec "$SRC" -- sh -c 'head -c 3000000 /dev/urandom | base64 > /tmp/big && redis-cli -x SET big < /tmp/big >/dev/null'
+  echo "$SRC" > "$BATS_FILE_TMPDIR/src"; echo "$IP" > "$BATS_FILE_TMPDIR/ip"
+}
+
+teardown_file() {
+  KC delete deployment e2e-redis --wait=false >/dev/null 2>&1 || true
+  KC delete pod e2e-redis-client --grace-period=0 --force >/dev/null 2>&1 || true
+}
+
+@test "redis pod migrates with its IP, its client's TCP connection and its data" {
+  SRC=$(cat "$BATS_FILE_TMPDIR/src"); IP=$(cat "$BATS_FILE_TMPDIR/ip")
+  sleep 1
+  client_before=$(KC exec "$SRC" -- redis-cli CLIENT LIST | grep -v 'cmd=client' | grep -o 'id=[0-9]* addr=[^ ]*')
+  sum_before=$(KC exec "$SRC" -- sh -c 'redis-cli GET big | sha1sum')
+  hits_before=$(KC exec "$SRC" -- redis-cli GET hits)
+  [ -n "$client_before" ] && [ "$hits_before" -gt 0 ]
+
+  migrate_pod default "$SRC"
+  echo "# $(report_phases)" >&3
+  [ "$(report 'r["result"]')" = ok ]
+
+  [ "$(pod_field "$TARGET_POD" .spec.nodeName)" = k8s-node2 ]
+  wait_pod_ready "$TARGET_POD"
+  [ "$(pod_field "$TARGET_POD" .status.podIP)" = "$IP" ]
+  sleep 1
+  client_after=$(KC exec "$TARGET_POD" -- redis-cli CLIENT LIST | grep -v 'cmd=client' | grep -o 'id=[0-9]* addr=[^ ]*')
+  echo "# client before: $client_before; after: $client_after" >&3
+  [ "$client_after" = "$client_before" ]
+  [ "$(KC exec "$TARGET_POD" -- sh -c 'redis-cli GET big | sha1sum')" = "$sum_before" ]
+  hits_after=$(KC exec "$TARGET_POD" -- redis-cli GET hits)
+  [ "$hits_after" -gt "$hits_before" ]
+  # the client saw every INCR answer in sequence: no error, no gap, no reconnect
+  KC logs e2e-redis-client > "$BATS_FILE_TMPDIR/client.log"
+  ! grep -qv '^[0-9][0-9]*$' "$BATS_FILE_TMPDIR/client.log"
+  awk 'NR > 1 && $1 != prev + 1 { bad = 1 } { prev = $1 } END { exit bad }' "$BATS_FILE_TMPDIR/client.log"
+  # the source node runs nothing of the pod any more, and would not restart it
+  for i in $(seq 1 30); do
+    [ -z "$(pod_field "$SRC" '.status.containerStatuses[0].state.running')" ] && break; sleep 0.5
+  done
+  [ -z "$(pod_field "$SRC" '.status.containerStatuses[0].state.running')" ]
+
+  finish_replicaset_migration default "$SRC" "$TARGET_POD"
+  sleep 3
+  [ "$(KC get pod -l app=e2e-redis -o jsonpath='{.items[*].metadata.name}')" = "$TARGET_POD" ]
+  [ "$(KC get deployment e2e-redis -o jsonpath='{.status.readyReplicas}')" = 1 ]
+  [ "$(KC get pod "$TARGET_POD" -o jsonpath='{.metadata.ownerReferences[0].kind}')" = ReplicaSet ]
+}

@@ -1,0 +1,42 @@
+# helpers.bash - shared by tests/e2e/*.bats (run by scripts/k8s/e2e.sh against the test cluster,
+# with ferry installed and its agents running).
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+. "$REPO/scripts/k8s/common.sh"
+FERRY=${FERRY:-$FERRY_OPT/bin/ferry}
+
+KC() { "$REPO/scripts/k8s/kubectl.sh" "$@"; }
+
+pod_field() { KC -n "${3:-default}" get pod "$1" -o jsonpath="{$2}"; }
+
+other_node() { for n in $K8S_NODES; do [ "$n" != "$1" ] && { echo "$n"; return; }; done; }
+
+# Runs a migration like the controller would (k8s-design steps 2, 4 and 6), with `ferry pod-migrate`:
+# target pod, REQUEST to the source agent, then for a ReplicaSet pod the hand-over of the labels and
+# owner to the target pod and the deletion of the source. Report JSON in $BATS_FILE_TMPDIR/report.json.
+# usage: migrate_pod NAMESPACE POD [TARGET_NODE [EXTRA pod-migrate ARGS]]; sets TARGET_POD
+migrate_pod() {
+  local ns=$1 pod=$2 src to
+  src=$(pod_field "$pod" .spec.nodeName "$ns")
+  to=${3:-$(other_node "$src")}
+  TARGET_POD=$("$REPO/scripts/k8s/target-pod.sh" "$ns" "$pod" "$to")
+  "$FERRY" pod-migrate "${@:4}" --node "$src" "$ns/$pod" --to-node "$to" --to-address "$(node_ip "$to")" \
+    --target-pod "$TARGET_POD" --json > "$BATS_FILE_TMPDIR/report.json"
+}
+
+# Step 6 for a ReplicaSet pod: deletion cost on the source, labels and owner back on the target,
+# source deleted.
+finish_replicaset_migration() {
+  local ns=$1 pod=$2 target=$3 owner labels
+  KC -n "$ns" annotate pod "$pod" controller.kubernetes.io/pod-deletion-cost=-2147483648 --overwrite >/dev/null
+  owner=$(KC -n "$ns" get pod "$pod" -o jsonpath='{.metadata.ownerReferences}')
+  labels=$(KC -n "$ns" get pod "$pod" -o json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["metadata"].get("labels",{})))')
+  KC -n "$ns" patch pod "$target" --type merge -p "{\"metadata\":{\"labels\":$labels,\"ownerReferences\":$owner}}" >/dev/null
+  KC -n "$ns" delete pod "$pod" --grace-period=0 --force >/dev/null 2>&1
+}
+
+report() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$BATS_FILE_TMPDIR/report.json" "$1"; }
+
+# The report's phases as "name=ms ..." for the test log.
+report_phases() { report '" ".join("%s=%.1fms" % (p["name"], p["duration_ms"]) for p in r["phases"]) + " downtime=%sms bytes=%d" % (r["downtime_ms"], r["bytes_sent"])'; }
+
+wait_pod_ready() { KC -n "${2:-default}" wait --for=condition=Ready pod "$1" --timeout="${3:-90}s" >/dev/null; }
