@@ -31,7 +31,8 @@ struct pod_info {
 	struct pod_container c[POD_MAX_CONTAINERS];
 };
 
-/* Fills p from runc root `runc_root`: the pod's sandbox and app containers. */
+/* Fills p from runc root `runc_root`: the pod's running sandbox (an error if
+ * there is none) and its running or paused app containers (maybe none). */
 int podinfo_find(const char *runc_root, const char *namespace, const char *pod,
 		 struct pod_info *p, ferry_error_t *err);
 /* The address ferry-cni gave the pod on node (data_dir/node/<ip> owned by ns/pod). */

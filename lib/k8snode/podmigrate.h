@@ -13,8 +13,10 @@
  *   rootfs   each container's overlay upperdir (tar, whiteouts and xattrs kept),
  *            and the pod's emptyDir volumes (ferry-runc unpacks them into the
  *            target pod's before it restores the first container)
- *   restore  DUMP_DONE: the target marks each container ready; ferry-runc
- *            restores them into the target pod; RESTORED when all run
+ *   restore  DUMP_DONE: the target locks the target pod's traffic (so restored
+ *            containers cannot reset each other's localhost connections), marks
+ *            each container ready; ferry-runc restores them into the target
+ *            pod; when all run the lock is lifted and RESTORED sent
  *   commit   COMMIT POINT: the host's route for the pod IP moves to the target
  *            node (and this node's own route with it), the source pod is marked
  *            migrated away, COMMIT goes to the target
@@ -29,6 +31,16 @@
 #include <json-c/json.h>
 #include "migrate/report.h"
 #include "util/error.h"
+
+/* Drops every packet in and out of a pod's network namespace, loopback
+ * included: the source's frozen sockets must not ACK, and the target's
+ * restored containers must not talk to each other until all of them run. */
+#define PODMIGRATE_LOCK_RULESET                                                       \
+	"table inet ferry_lock {\n"                                                   \
+	"  chain in { type filter hook input priority -500; policy drop; }\n"         \
+	"  chain out { type filter hook output priority -500; policy drop; }\n"       \
+	"}\n"
+#define PODMIGRATE_UNLOCK_RULESET "delete table inet ferry_lock\n"
 
 struct k8s_agent {
 	char node[64];

@@ -24,11 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LOCK_RULESET                                                                  \
-	"table inet ferry_lock {\n"                                                   \
-	"  chain in { type filter hook input priority -500; policy drop; }\n"         \
-	"  chain out { type filter hook output priority -500; policy drop; }\n"       \
-	"}\n"
 
 struct source;
 static int send_empty_dirs(struct source *s, ferry_error_t *err);
@@ -125,6 +120,9 @@ static int phase_prepare(struct source *s, ferry_error_t *err)
 	if (podinfo_find(s->a->runc_root, s->namespace, s->pod, &s->info, err) < 0 ||
 	    podinfo_ip(s->a->cni_data, s->a->node, s->namespace, s->pod, s->info.ip, err) < 0)
 		return -1;
+	if (s->info.n == 0)
+		return ferry_error_set(err, 0, "pod %s/%s has no running container on %s",
+				       s->namespace, s->pod, s->a->node);
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)s->info.sandbox_pid);
 	s->pod_netns = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->pod_netns < 0)
@@ -160,7 +158,7 @@ static int phase_freeze(struct source *s, ferry_error_t *err)
 {
 	report_phase_begin(s->report, "freeze");
 	s->report->freeze_at = clock_now_ms();
-	if (netns_nft_fd(s->pod_netns, LOCK_RULESET, err) < 0)
+	if (netns_nft_fd(s->pod_netns, PODMIGRATE_LOCK_RULESET, err) < 0)
 		return ferry_error_prefix(err, "lock the pod's traffic");
 	s->locked = true;
 	for (int i = 0; i < s->info.n; i++) {

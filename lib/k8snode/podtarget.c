@@ -5,6 +5,8 @@
  * ferry-runc has restored them all (`restored`) or one failed (`failed`).
  */
 #include "k8snode/podmigrate.h"
+#include "k8snode/podinfo.h"
+#include "net/netns.h"
 #include "k8snode/podrestore.h"
 #include "k8snode/staging.h"
 #include "migrate/stream.h"
@@ -14,6 +16,8 @@
 #include "util/log.h"
 #include "wire/frame.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -125,6 +129,29 @@ static int receive(struct target *t, ferry_error_t *err)
 	}
 }
 
+/* The target pod's network namespace, once its sandbox runs (the kubelet
+ * may still be creating it): an fd, or -1 with err. */
+static int target_netns(const struct k8s_agent *a, struct target *t, ferry_error_t *err)
+{
+	struct pod_info info;
+	char path[64];
+	double until = clock_now_ms() + t->wait_ms;
+	struct timespec step = { 0, 20 * 1000 * 1000 };
+	while (podinfo_find(a->runc_root, t->namespace, t->pod, &info, err) < 0) {
+		if (clock_now_ms() > until)
+			return ferry_error_prefix(err, "the target pod's sandbox did not start within "
+						       "%d s (is its node's kubelet running?)",
+						  t->wait_ms / 1000);
+		ferry_error_clear(err);
+		nanosleep(&step, NULL);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)info.sandbox_pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ferry_error_set(err, errno, "open %s", path);
+	return fd;
+}
+
 /* Marks every container ready, then waits for ferry-runc to restore them all. */
 static int hand_over(struct target *t, ferry_error_t *err)
 {
@@ -181,8 +208,17 @@ int podmigrate_target(const struct k8s_agent *a, int sock, json_object *p, ferry
 	if (rc == 0)
 		rc = receive(&t, err);
 	double received = clock_now_ms();
+	_cleanup_fd_ int netns = rc == 0 ? target_netns(a, &t, err) : -1;
+	if (rc == 0 && netns < 0)
+		rc = -1;
 	if (rc == 0)
+		rc = netns_nft_fd(netns, PODMIGRATE_LOCK_RULESET, err);
+	if (rc == 0) {
 		rc = hand_over(&t, err);
+		ferry_error_t e = { 0 };
+		if (netns_nft_fd(netns, PODMIGRATE_UNLOCK_RULESET, &e) < 0)
+			log_warn("unlock the target pod's traffic: %s", e.message);
+	}
 	if (rc == 0) {
 		_cleanup_json_ json_object *r = json_object_new_object();
 		json_object_object_add(r, "restore_ms",
