@@ -1,0 +1,68 @@
+#!/usr/bin/env bats
+# The target node's kubelet stops after the target pod was created: the migration fails before its
+# commit point with a clear error, and the source pod keeps serving (same IP, route unchanged, its
+# client's connection alive, nothing left frozen).  The kubelet is started again afterwards.
+load helpers
+
+setup_file() {
+  KC apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-fail, namespace: default}
+spec:
+  nodeName: k8s-node1
+  runtimeClassName: ferry
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: redis
+    image: ferry.local/redis:7
+    imagePullPolicy: Never
+    command: [redis-server, --save, "", --appendonly, "no", --protected-mode, "no"]
+YAML
+  wait_pod_ready e2e-fail
+  IP=$(pod_field e2e-fail .status.podIP)
+  KC apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-fail-client, namespace: default}
+spec:
+  nodeName: k8s-node1
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: cli
+    image: ferry.local/redis:7
+    imagePullPolicy: Never
+    command: [redis-cli, -h, "$IP", -r, "-1", -i, "0.05", INCR, hits]
+YAML
+  wait_pod_ready e2e-fail-client
+}
+
+teardown_file() {
+  "$REPO/scripts/k8s/cluster-up.sh" "$(cat "$K8S_STATE/version")" >/dev/null 2>&1 || true
+  KC delete pod e2e-fail e2e-fail-client --grace-period=0 --force >/dev/null 2>&1 || true
+  [ -n "$(cat "$BATS_FILE_TMPDIR/target" 2>/dev/null)" ] && \
+    KC delete pod "$(cat "$BATS_FILE_TMPDIR/target")" --grace-period=0 --force >/dev/null 2>&1 || true
+}
+
+@test "target kubelet stopped midway: migration fails, the source keeps serving" {
+  IP=$(pod_field e2e-fail .status.podIP)
+  sleep 1
+  client_before=$(KC exec e2e-fail -- redis-cli CLIENT LIST | grep -v 'cmd=client' | grep -o 'id=[0-9]* addr=[^ ]*')
+  hits_before=$(KC exec e2e-fail -- redis-cli GET hits)
+  stop_proc kubelet-k8s-node2
+  run migrate_pod default e2e-fail k8s-node2 --restore-timeout 8
+  echo "$TARGET_POD" > "$BATS_FILE_TMPDIR/target"
+  echo "# pod-migrate: status $status: $output" >&3
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"sandbox did not start"* ]]
+  # nothing moved, nothing frozen: the route still leads to node1, the client still talks to it
+  ! ip route show "$IP/32" | grep -q "via $(node_ip k8s-node2)"
+  sleep 1
+  [ "$(KC exec e2e-fail -- redis-cli PING)" = PONG ]
+  client_after=$(KC exec e2e-fail -- redis-cli CLIENT LIST | grep -v 'cmd=client' | grep -o 'id=[0-9]* addr=[^ ]*')
+  [ "$client_after" = "$client_before" ]
+  hits_after=$(KC exec e2e-fail -- redis-cli GET hits)
+  [ "$hits_after" -gt "$hits_before" ]
+  KC logs e2e-fail-client > "$BATS_FILE_TMPDIR/client.log"
+  awk 'NR > 1 && $1 != prev + 1 { bad = 1 } { prev = $1 } END { exit bad }' "$BATS_FILE_TMPDIR/client.log"
+}
