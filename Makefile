@@ -21,7 +21,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps images demo test unit integration bench clean workloads fuzz fuzz-smoke faults \
-        cluster-up cluster-down cluster-smoke k8s-controller-test
+        cluster-up cluster-down cluster-smoke k8s-controller-test e2e e2e-matrix
 
 all: $(BUILD)/ferry $(BUILD)/kubectl-migrate workloads
 
@@ -87,6 +87,15 @@ cluster-smoke:
 k8s-controller-test: deps $(BUILD)/ferry $(BUILD)/kubectl-migrate
 	scripts/k8s/build.sh $(K8S_VERSION)
 	K8S_VERSION=$(K8S_VERSION) bats tests/k8s/controller.bats
+
+# ferry on the test cluster (docs/k8s-node.md): cluster up, ferry installed, tests/e2e/*.bats,
+# cluster down. `make e2e K8S_VERSION=1.26.9`; `make e2e-matrix` runs both supported releases.
+e2e: all
+	scripts/k8s/e2e.sh $(K8S_VERSION)
+
+e2e-matrix: all
+	scripts/k8s/e2e.sh 1.30.14
+	scripts/k8s/e2e.sh 1.26.9
 
 faults: deps all images
 	scripts/faults.sh

@@ -206,8 +206,9 @@ static int phase_dump(struct source *s, ferry_error_t *err)
 						  .leave_running = true, .status_fd = -1 };
 		if (runc_checkpoint_spawn(&s->runc, c->id, &o, &p, err) < 0 ||
 		    proc_finish(&p, NULL, err) < 0)
-			return ferry_error_prefix(err, "checkpoint container %s (CRIU log: %s/dump.log)",
-						  c->name, wk);
+			return ferry_error_prefix(err, "checkpoint container %s (CRIU log kept in "
+						       "%s/logs/%s_%s/dump.log)", c->name,
+						  staging_state_dir(), s->namespace, s->pod);
 		snprintf(prefix, sizeof(prefix), "%s/images", c->name);
 		if (send_dir(s, img, prefix, err) < 0)
 			return ferry_error_prefix(err, "send images of %s", c->name);
@@ -216,21 +217,21 @@ static int phase_dump(struct source *s, ferry_error_t *err)
 	return 0;
 }
 
-/* The overlay upperdir under a container's rootfs, from mountinfo. */
-static int upperdir_of(const char *bundle, char out[PATH_MAX], ferry_error_t *err)
+/* The overlay upperdir of a running container: its root mount, as its own
+ * mount namespace shows it (/proc/PID/mountinfo), so this works from an
+ * agent whose mount namespace does not see mounts made after it started. */
+static int upperdir_of(pid_t pid, char out[PATH_MAX], ferry_error_t *err)
 {
-	char rootfs[PATH_MAX], real[PATH_MAX];
+	char path[64];
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
-	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", bundle);
-	if (!realpath(rootfs, real))
-		return ferry_error_set(err, errno, "%s", rootfs);
-	_cleanup_file_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	_cleanup_file_ FILE *f = fopen(path, "re");
 	if (!f)
-		return ferry_error_set(err, errno, "mountinfo");
+		return ferry_error_set(err, errno, "%s", path);
 	while (getline(&line, &cap, f) > 0) {
 		char mnt[PATH_MAX], *up;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 || strcmp(mnt, real) ||
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 || strcmp(mnt, "/") ||
 		    !strstr(line, " - overlay ") || !(up = strstr(line, "upperdir=")))
 			continue;
 		up += 9;
@@ -241,7 +242,7 @@ static int upperdir_of(const char *bundle, char out[PATH_MAX], ferry_error_t *er
 			return 0;
 		}
 	}
-	return ferry_error_set(err, 0, "no overlay at %s", real);
+	return ferry_error_set(err, 0, "no overlay root in %s", path);
 }
 
 static int phase_rootfs(struct source *s, ferry_error_t *err)
@@ -250,7 +251,7 @@ static int phase_rootfs(struct source *s, ferry_error_t *err)
 	report_phase_begin(s->report, "rootfs");
 	for (int i = 0; i < s->info.n; i++) {
 		struct pod_container *c = &s->info.c[i];
-		if (upperdir_of(c->bundle, upper, err) < 0)
+		if (upperdir_of(c->pid, upper, err) < 0)
 			return ferry_error_prefix(err, "writable layer of %s", c->name);
 		snprintf(tar, sizeof(tar), "%s/%s/rootfs.tar", s->work, c->name);
 		const char *argv[] = { "tar", "-C", upper, "--xattrs", "--xattrs-include=*",
@@ -375,7 +376,10 @@ static void rollback(struct source *s, const char *why)
 	for (int i = 0; i < s->info.n; i++)
 		if (s->paused[i] && runc_resume(&s->runc, s->info.c[i].id, &e) < 0)
 			log_error("rollback: resume %s: %s", s->info.c[i].name, e.message);
-	fs_rm_rf(s->work, &e);
+	char keep[PATH_MAX + 16];
+	snprintf(keep, sizeof(keep), "%s/logs/%s_%s", staging_state_dir(), s->namespace, s->pod);
+	if (s->work[0])
+		fs_keep_logs_and_remove(s->work, keep); /* CRIU's logs stay for the operator */
 	log_info("migration of %s/%s rolled back: the source runs on (%s)", s->namespace, s->pod,
 		 why);
 }

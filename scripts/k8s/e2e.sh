@@ -1,6 +1,7 @@
 #!/bin/bash
 # End-to-end tests of ferry on the real test cluster: cluster up (K8S_VERSION), ferry installed
-# (binaries + kubectl apply -f deploy/), agents running, tests/e2e/*.bats, cluster down.
+# (binaries + kubectl apply -f deploy/: RuntimeClass, agent DaemonSet), tests/e2e/*.bats, cluster
+# down.
 # usage: scripts/k8s/e2e.sh [VERSION]   (default $K8S_VERSION or 1.30.14)
 #   FERRY_E2E_KEEP=1  leave the cluster up afterwards;  FERRY_E2E_FILTER=REGEX  bats --filter
 set -euo pipefail
@@ -10,10 +11,11 @@ REPO=$(cd "$HERE/../.." && pwd)
 V="${1:-${K8S_VERSION:-1.30.14}}"
 command -v bats >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bats >/dev/null; }
 make -C "$REPO" build/ferry >/dev/null
-"$HERE/cluster-up.sh" "$V"
+"$HERE/cluster-up.sh" "$V"                     # installs ferry: binaries, kubectl apply -f deploy/
+"$HERE/agents.sh" stop                         # a cluster that was up: this build's ferry...
 "$HERE/install-ferry.sh" binaries
+"$HERE/install-ferry.sh" objects >/dev/null    # ...and agents running it
 "$HERE/redis-image.sh"
-"$HERE/agents.sh" stop; "$HERE/agents.sh" start
 rc=0
 args=(); [ -n "${FERRY_E2E_FILTER:-}" ] && args=(--filter "$FERRY_E2E_FILTER")
 log "e2e on Kubernetes $V"

@@ -4,8 +4,9 @@
 #                               ferry-runc (containerd runtime `ferry`) and ferry-cni, and the CNI
 #                               bin dir /opt/ferry/cni/bin (ferry-cni + the loopback plugin containerd
 #                               runs for every sandbox). Atomic per file: running pods are not disturbed.
-#   install-ferry.sh objects    kubectl apply -f deploy/ (as a user would), then labels every node
-#                               ferry.dev/agent=ready
+#   install-ferry.sh objects    kubectl apply -f deploy/ (as a user would: RuntimeClass, agent
+#                               DaemonSet), this cluster's agent settings, labels every node
+#                               ferry.dev/agent=ready, waits for the agents' sockets
 # Idempotent; root.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -25,9 +26,38 @@ binaries() {
 }
 
 objects() {
+  # the host's network namespace, where this cluster's fabric routes live (its PID 1 cannot be
+  # inspected here, so /proc/1/ns/net does not work): bind-mounted for the agents
+  mkdir -p /run/ferry-k8s
+  if ! mountpoint -q /run/ferry-k8s/host-netns 2>/dev/null; then
+    touch /run/ferry-k8s/host-netns && mount --bind /proc/self/ns/net /run/ferry-k8s/host-netns
+  fi
   "$HERE/kubectl.sh" apply -f "$REPO/deploy/"
+  # this cluster's settings for the agent DaemonSet: per-node containerd state, the host netns
+  "$HERE/kubectl.sh" -n ferry-system set env daemonset/ferry-agent \
+    'FERRY_RUNC_ROOT=/run/k8s-cluster/$(NODE_NAME)/runc/k8s.io' \
+    FERRY_HOST_NETNS=/run/ferry-k8s/host-netns >/dev/null
   for n in $K8S_NODES; do
     "$HERE/kubectl.sh" label node "$n" ferry.dev/agent=ready --overwrite >/dev/null
+  done
+  if [ "${FERRY_AGENT:-host}" = daemonset ]; then
+    "$HERE/agents.sh" stop
+    "$HERE/kubectl.sh" -n ferry-system patch daemonset/ferry-agent --type json \
+      -p '[{"op":"remove","path":"/spec/template/spec/nodeSelector"}]' >/dev/null 2>&1 || true
+    "$HERE/kubectl.sh" -n ferry-system rollout status daemonset/ferry-agent --timeout=120s
+  else
+    # On this machine CRIU cannot dump from inside the DaemonSet's chroot (it dumps the masked
+    # tmpfs paths with the container image's tar, see docs/k8s-node.md), so the agents run as
+    # host processes started by agents.sh, with the same command line; the DaemonSet is kept
+    # off every node by a node selector no node has.
+    "$HERE/kubectl.sh" -n ferry-system patch daemonset/ferry-agent --type merge \
+      -p '{"spec":{"template":{"spec":{"nodeSelector":{"ferry.dev/agent-daemonset":"on"}}}}}' >/dev/null
+    "$HERE/kubectl.sh" -n ferry-system rollout status daemonset/ferry-agent --timeout=60s >/dev/null
+    "$HERE/agents.sh" start
+  fi
+  for n in $K8S_NODES; do
+    for i in $(seq 1 100); do [ -S "/run/ferry-k8s/$n.sock" ] && break; sleep 0.1; done
+    [ -S "/run/ferry-k8s/$n.sock" ] || die "the ferry agent of $n has no socket"
   done
 }
 
