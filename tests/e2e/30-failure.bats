@@ -38,7 +38,8 @@ YAML
 }
 
 teardown_file() {
-  "$REPO/scripts/k8s/cluster-up.sh" "$(cat "$K8S_STATE/version")" >/dev/null 2>&1 || true
+  # restart the kubelet; 3>&- so that it does not hold bats' output pipe open
+  "$REPO/scripts/k8s/cluster-up.sh" "$(cat "$K8S_STATE/version")" >/dev/null 2>&1 3>&- || true
   KC delete pod e2e-fail e2e-fail-client --grace-period=0 --force >/dev/null 2>&1 || true
   [ -n "$(cat "$BATS_FILE_TMPDIR/target" 2>/dev/null)" ] && \
     KC delete pod "$(cat "$BATS_FILE_TMPDIR/target")" --grace-period=0 --force >/dev/null 2>&1 || true
