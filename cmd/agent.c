@@ -6,6 +6,7 @@
 #include "agent/server.h"
 #include "k8snode/cni.h"
 #include "k8snode/k8sagent.h"
+#include "sandbox/config.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -14,10 +15,10 @@
 
 #define USAGE "ferry agent --node NAME\n" \
 	      "       ferry agent --k8s --node NAME --address IP [--port 7070] " \
-	      "[--runc-root DIR] [--cni-data DIR] [--host-netns PATH]"
+	      "[--runc-root DIR] [--cni-data DIR] [--host-netns PATH] [--pki-dir DIR]"
 
 static int k8s_agent(const char *node, const char *address, int port, const char *runc_root,
-		     const char *cni_data, const char *host_netns)
+		     const char *cni_data, const char *host_netns, const char *pki_dir)
 {
 	ferry_error_t err = { 0 };
 	struct k8s_agent a = { .port = port, .host_netns_fd = -1 };
@@ -29,6 +30,10 @@ static int k8s_agent(const char *node, const char *address, int port, const char
 	snprintf(a.runc_root, sizeof(a.runc_root), "%s", runc_root);
 	snprintf(a.cni_data, sizeof(a.cni_data), "%s", cni_data);
 	snprintf(a.host_netns, sizeof(a.host_netns), "%s", host_netns);
+	if (pki_dir)
+		snprintf(a.pki_dir, sizeof(a.pki_dir), "%s", pki_dir);
+	else
+		config_pki_dir(a.pki_dir, sizeof(a.pki_dir));
 	return k8sagent_run(&a, &err) < 0 ? cmd_fail(&err) : 0;
 }
 
@@ -41,9 +46,11 @@ int cmd_agent(int argc, char **argv)
 					      { "runc-root", required_argument, NULL, 'r' },
 					      { "cni-data", required_argument, NULL, 'c' },
 					      { "host-netns", required_argument, NULL, 'H' },
+					      { "pki-dir", required_argument, NULL, 'P' },
 					      { 0 } };
 	const char *node = NULL, *address = NULL, *runc_root = "/run/containerd/runc/k8s.io";
 	const char *cni_data = CNI_DEFAULT_DATA_DIR, *host_netns = "/proc/1/ns/net";
+	const char *pki_dir = NULL;
 	int port = 7070, k8s = 0, c;
 	ferry_error_t err = { 0 };
 	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
@@ -55,12 +62,13 @@ int cmd_agent(int argc, char **argv)
 		case 'r': runc_root = optarg; break;
 		case 'c': cni_data = optarg; break;
 		case 'H': host_netns = optarg; break;
+		case 'P': pki_dir = optarg; break;
 		default: return cmd_usage(USAGE);
 		}
 	}
 	if (!node || optind != argc)
 		return cmd_usage(USAGE);
 	if (k8s)
-		return k8s_agent(node, address, port, runc_root, cni_data, host_netns);
+		return k8s_agent(node, address, port, runc_root, cni_data, host_netns, pki_dir);
 	return agent_run(node, &err) < 0 ? cmd_fail(&err) : 0;
 }

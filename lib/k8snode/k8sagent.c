@@ -3,6 +3,8 @@
  */
 #include "k8snode/k8sagent.h"
 #include "migrate/peer.h"
+#include "tls/pki.h"
+#include "tls/session.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -63,16 +65,16 @@ static int listen_tcp(const char *address, int port, ferry_error_t *err)
 	return take_fd(&fd);
 }
 
-static void reply(int fd, int rc, json_object *result, const ferry_error_t *err)
+static void reply(struct wire_conn *c, int rc, json_object *result, const ferry_error_t *err)
 {
 	ferry_error_t ignored = { 0 };
 	if (rc < 0 && !result)
-		wire_send_error(fd, err->message);
+		wire_send_error(c, err->message);
 	else
-		wire_send_json(fd, WIRE_RESULT, result, &ignored);
+		wire_send_json(c, WIRE_RESULT, result, &ignored);
 }
 
-static void serve_request(const struct k8s_agent *a, int fd, json_object *req)
+static void serve_request(const struct k8s_agent *a, struct wire_conn *c, json_object *req)
 {
 	ferry_error_t err = { 0 };
 	json_object *op;
@@ -81,66 +83,90 @@ static void serve_request(const struct k8s_agent *a, int fd, json_object *req)
 		_cleanup_json_ json_object *r = json_object_new_object();
 		json_object_object_add(r, "node", json_object_new_string(a->node));
 		json_object_object_add(r, "mode", json_object_new_string("k8s"));
-		reply(fd, 0, r, &err);
+		reply(c, 0, r, &err);
 		return;
 	}
 	if (strcmp(name, "migrate-pod")) {
 		ferry_error_set(&err, 0, "unknown op \"%s\" (migrate-pod, ping)", name);
-		reply(fd, -1, NULL, &err);
+		reply(c, -1, NULL, &err);
 		return;
 	}
 	struct migration_report report;
-	int rc = podmigrate_source(a, req, fd, &report, &err);
+	int rc = podmigrate_source(a, req, c, &report, &err);
 	log_info("migrate-pod %s -> %s: %s", report.name, report.to, rc == 0 ? "committed" : err.message);
 	if (rc < 0) {
-		reply(fd, -1, NULL, &err);
+		reply(c, -1, NULL, &err);
 		return;
 	}
 	_cleanup_json_ json_object *r = report_to_json(&report);
-	reply(fd, 0, r, &err);
+	reply(c, 0, r, &err);
 }
 
-static void serve_frame(const struct k8s_agent *a, int fd, bool tcp, const char *peer,
-			struct wire_frame *f, ferry_error_t *err)
+/* After HELLO (TCP) or at once (unix socket): the first frame decides.
+ * tcp: an agent may start a migration to this node (PREPARE), the
+ * controller a request; unix (root only): requests. */
+static void serve_frame(const struct k8s_agent *a, struct wire_conn *c, bool tcp,
+			const char *peer, struct wire_frame *f, ferry_error_t *err)
 {
-	if (wire_recv(fd, f, err) < 0)
+	if (wire_recv(c, f, err) < 0)
 		return;
 	_cleanup_json_ json_object *msg = wire_frame_json(f, err);
 	if (!msg)
 		return;
-	if (f->type == WIRE_REQUEST && !tcp) {
-		serve_request(a, fd, msg);
-	} else if (f->type == WIRE_REQUEST) {
-		ferry_error_set(err, 0, "REQUEST over TCP needs a controller certificate (mutual "
-					"TLS), which this agent does not support yet; use its unix socket");
-		wire_send_error(fd, err->message);
-	} else if (f->type == WIRE_PREPARE && tcp) {
-		if (podmigrate_target(a, fd, msg, err) < 0)
+	bool agent = tcp && !strcmp(c->peer_role, PKI_ROLE_AGENT);
+	bool controller = tcp && !strcmp(c->peer_role, PKI_ROLE_CONTROLLER);
+	if (f->type == WIRE_REQUEST && (!tcp || controller)) {
+		serve_request(a, c, msg);
+	} else if (f->type == WIRE_PREPARE && agent) {
+		if (podmigrate_target(a, c, msg, err) < 0)
 			ferry_error_prefix(err, "incoming pod migration from %s", peer);
 	} else {
-		ferry_error_set(err, 0, "unexpected %s frame", wire_type_name(f->type));
-		wire_send_error(fd, err->message);
+		ferry_error_set(err, 0, "permission denied: %s %s may not send %s",
+				tcp ? c->peer_role : "local", peer, wire_type_name(f->type));
+		wire_send_error(c, err->message);
 	}
 }
 
+static bool peer_is_root(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0;
+}
+
+/* Serves one connection; owns fd. */
 static void serve(const struct k8s_agent *a, int fd, bool tcp)
 {
 	ferry_error_t err = { 0 };
 	struct wire_frame f = { 0 };
+	struct wire_conn c;
 	char peer[48] = "local";
 	struct node_info self = { 0 };
 	snprintf(self.name, sizeof(self.name), "%s", a->node);
 	if (tcp) {
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (peer_accept_hello(fd, &self, peer, &f, &err) == 0)
-			serve_frame(a, fd, tcp, peer, &f, &err);
+		if (wire_set_timeouts(fd, PEER_IO_TIMEOUT_MS, &err) < 0 ||
+		    tls_accept(a->tls, fd, &c, &err) < 0) {
+			log_warn("refused a connection: %s", err.message);
+			close(fd);
+			return;
+		}
+		if (peer_accept_hello(&c, &self, peer, &f, &err) == 0)
+			serve_frame(a, &c, tcp, peer, &f, &err);
+		else
+			wire_send_error(&c, err.message);
 	} else {
-		serve_frame(a, fd, tcp, peer, &f, &err);
+		wire_conn_init_plain(&c, fd);
+		if (peer_is_root(fd))
+			serve_frame(a, &c, tcp, peer, &f, &err);
+		else
+			wire_send_error(&c, "permission denied: root only");
 	}
 	if (ferry_error_is_set(&err))
 		log_warn("connection from %s: %s", peer, err.message);
 	wire_frame_release(&f);
+	wire_conn_close(&c);
 }
 
 static void dispatch(const struct k8s_agent *a, int listener, int other, bool tcp)
@@ -155,7 +181,6 @@ static void dispatch(const struct k8s_agent *a, int listener, int other, bool tc
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		serve(a, fd, tcp);
-		close(fd);
 		_exit(0);
 	}
 	if (pid < 0)
@@ -173,6 +198,10 @@ int k8sagent_run(struct k8s_agent *a, ferry_error_t *err)
 	if (a->host_netns_fd < 0)
 		return ferry_error_set(err, errno, "open %s (the network namespace of the fabric "
 					       "routes; see --host-netns)", a->host_netns);
+	a->tls = tls_context_new(a->pki_dir, a->node, err);
+	if (!a->tls)
+		return ferry_error_prefix(err, "TLS identity of %s (ferry pki issue --name %s "
+					       "--role agent --ip %s)", a->node, a->node, a->address);
 	k8sagent_socket_path(a->node, sock_path);
 	_cleanup_fd_ int ctl = listen_unix(sock_path, err);
 	if (ctl < 0)

@@ -4,9 +4,10 @@
  * No sandbox topology: the node's name and address come from the command
  * line, peers' addresses from each request.  It listens on
  *   unix  /run/ferry-k8s/<node>.sock (root only): REQUEST {op: migrate-pod | ping}
- *   tcp   <address>:7070: HELLO, then PREPARE {kind: pod} from a source agent.
- *         REQUEST over TCP is for the controller and needs its certificate
- *         (mutual TLS, lib/wire's connection object): refused until then.
+ *   tcp   <address>:7070, mutual TLS (lib/tls; this node's certificate, role
+ *         agent, from --pki-dir, default /var/lib/ferry/pki): HELLO, then
+ *         PREPARE {kind: pod} from an agent's certificate, or REQUEST
+ *         {op: migrate-pod} from the controller's; anything else is refused.
  * The commit moves the pod IP's route in the namespace --host-netns names
  * (default /proc/1/ns/net; the test cluster bind-mounts the host's at
  * /run/ferry-k8s/host-netns because PID 1 there cannot be inspected).

@@ -29,8 +29,10 @@
 #define FERRY_K8SNODE_PODMIGRATE_H
 
 #include <json-c/json.h>
+#include <openssl/ssl.h>
 #include "migrate/report.h"
 #include "util/error.h"
+#include "wire/conn.h"
 
 /* Drops every packet in and out of a pod's network namespace, loopback
  * included: the source's frozen sockets must not ACK, and the target's
@@ -50,15 +52,19 @@ struct k8s_agent {
 	char cni_data[256];    /* ferry-cni's dataDir */
 	char host_netns[256];  /* where the fabric routes live (default /proc/1/ns/net) */
 	int host_netns_fd;
+	char pki_dir[256];     /* ca.crt and <node>.{crt,key} (role agent) */
+	SSL_CTX *tls;          /* mutual TLS with agents and the controller */
 };
 
 /* request: {op, namespace, pod, podIP?, containers?, target:{node,address,port},
- * targetPod}. Fills report; returns 0 once committed. */
-int podmigrate_source(const struct k8s_agent *a, json_object *request, int progress_fd,
-		      struct migration_report *report, ferry_error_t *err);
+ * targetPod}. Fills report; PROGRESS frames go to progress (may be NULL);
+ * returns 0 once committed. */
+int podmigrate_source(const struct k8s_agent *a, json_object *request,
+		      struct wire_conn *progress, struct migration_report *report,
+		      ferry_error_t *err);
 
-/* Serves one PREPARE (already read into prepare) from a source agent on sock. */
-int podmigrate_target(const struct k8s_agent *a, int sock, json_object *prepare,
+/* Serves one PREPARE (already read into prepare) from a source agent on c. */
+int podmigrate_target(const struct k8s_agent *a, struct wire_conn *c, json_object *prepare,
 		      ferry_error_t *err);
 
 #endif

@@ -4,12 +4,14 @@
 #include "k8snode/podmigrate.h"
 #include "k8snode/cniipam.h"
 #include "k8snode/podinfo.h"
+#include "k8snode/runcshim.h"
 #include "k8snode/staging.h"
 #include "container/runc.h"
 #include "migrate/peer.h"
 #include "migrate/stream.h"
 #include "net/netns.h"
 #include "net/route.h"
+#include "sandbox/node.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -37,7 +39,8 @@ struct source {
 	struct pod_info info;
 	struct runc_ctx runc;
 	char work[PATH_MAX];
-	int sock;
+	struct wire_conn conn;  /* to the target agent (mutual TLS) */
+	bool connected;
 	int pod_netns;
 	bool locked, paused[POD_MAX_CONTAINERS], committed;
 	struct wire_frame frame;
@@ -131,9 +134,10 @@ static int phase_prepare(struct source *s, ferry_error_t *err)
 		 s->pod);
 	if (fs_rm_rf(s->work, err) < 0 || fs_mkdir_p(s->work, 0700, err) < 0)
 		return -1;
-	s->sock = peer_connect(&s->self, &s->target, &s->frame, err);
-	if (s->sock < 0)
+	struct node self = { .self = s->self, .host_netns_fd = -1, .tls = s->a->tls };
+	if (peer_connect(&self, &s->target, &s->conn, &s->frame, err) < 0)
 		return -1;
+	s->connected = true;
 	_cleanup_json_ json_object *p = json_object_new_object();
 	json_object *names = json_object_new_array();
 	for (int i = 0; i < s->info.n; i++)
@@ -148,10 +152,21 @@ static int phase_prepare(struct source *s, ferry_error_t *err)
 	if (json_object_object_get_ex(s->request, "restoreTimeoutSeconds", &to))
 		json_object_object_add(p, "restoreTimeoutSeconds",
 				       json_object_new_int(json_object_get_int(to)));
-	if (wire_send_json(s->sock, WIRE_PREPARE, p, err) < 0 ||
-	    wire_expect(s->sock, &s->frame, WIRE_PREPARED, err) < 0)
+	if (wire_send_json(&s->conn, WIRE_PREPARE, p, err) < 0 ||
+	    wire_expect(&s->conn, &s->frame, WIRE_PREPARED, err) < 0)
 		return ferry_error_prefix(err, "target %s", s->target.name);
 	return 0;
+}
+
+/* `runc --root <containerd's root> VERB ID [ARG]` (pause, kill) */
+static int pod_runc(const struct source *s, const char *verb, const char *id, const char *arg,
+		    ferry_error_t *err)
+{
+	char real[PATH_MAX];
+	if (runcshim_real_runc(real, err) < 0)
+		return -1;
+	const char *argv[] = { real, "--root", s->runc.root, verb, id, arg, NULL };
+	return proc_run(argv, NULL, err);
 }
 
 static int phase_freeze(struct source *s, ferry_error_t *err)
@@ -164,7 +179,7 @@ static int phase_freeze(struct source *s, ferry_error_t *err)
 	for (int i = 0; i < s->info.n; i++) {
 		if (!strcmp(s->info.c[i].status, "paused"))
 			continue; /* paused by someone else: left as found on rollback */
-		if (runc_pause(&s->runc, s->info.c[i].id, err) < 0)
+		if (pod_runc(s, "pause", s->info.c[i].id, NULL, err) < 0)
 			return ferry_error_prefix(err, "freeze container %s", s->info.c[i].name);
 		s->paused[i] = true;
 	}
@@ -184,7 +199,7 @@ static int send_dir(struct source *s, const char *dir, const char *prefix, ferry
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		snprintf(name, sizeof(name), "%s/%s", prefix, e->d_name);
-		if (stream_send_file(s->sock, SPACE_IMAGES, path, name, &s->report->bytes_sent,
+		if (stream_send_file(&s->conn, SPACE_IMAGES, path, name, &s->report->bytes_sent,
 				     err) < 0)
 			return -1;
 	}
@@ -259,7 +274,7 @@ static int phase_rootfs(struct source *s, ferry_error_t *err)
 		if (proc_run(argv, NULL, err) < 0)
 			return ferry_error_prefix(err, "pack the writable layer of %s", c->name);
 		snprintf(name, sizeof(name), "%s/rootfs.tar", c->name);
-		if (stream_send_file(s->sock, SPACE_IMAGES, tar, name, &s->report->bytes_sent,
+		if (stream_send_file(&s->conn, SPACE_IMAGES, tar, name, &s->report->bytes_sent,
 				     err) < 0)
 			return -1;
 	}
@@ -303,7 +318,7 @@ static int send_empty_dirs(struct source *s, ferry_error_t *err)
 			if (proc_run(argv, NULL, err) < 0)
 				return ferry_error_prefix(err, "pack emptyDir %s", name);
 			snprintf(wire_name, sizeof(wire_name), "_emptydir/%s.tar", name);
-			if (stream_send_file(s->sock, SPACE_IMAGES, tar, wire_name,
+			if (stream_send_file(&s->conn, SPACE_IMAGES, tar, wire_name,
 					     &s->report->bytes_sent, err) < 0)
 				return -1;
 		}
@@ -315,8 +330,8 @@ static int phase_restore(struct source *s, ferry_error_t *err)
 {
 	report_phase_begin(s->report, "restore");
 	_cleanup_json_ json_object *done = json_object_new_object();
-	if (wire_send_json(s->sock, WIRE_DUMP_DONE, done, err) < 0 ||
-	    wire_expect(s->sock, &s->frame, WIRE_RESTORED, err) < 0)
+	if (wire_send_json(&s->conn, WIRE_DUMP_DONE, done, err) < 0 ||
+	    wire_expect(&s->conn, &s->frame, WIRE_RESTORED, err) < 0)
 		return ferry_error_prefix(err, "restore on %s", s->target.name);
 	return 0;
 }
@@ -343,7 +358,7 @@ static int phase_commit(struct source *s, ferry_error_t *err)
 	if (cniipam_hold(&cfg, s->info.ip, what, &soft) < 0)
 		log_warn("hold %s in this node's allocator: %s", s->info.ip, soft.message);
 	_cleanup_json_ json_object *c = json_object_new_object();
-	if (wire_send_json(s->sock, WIRE_COMMIT, c, &soft) < 0)
+	if (wire_send_json(&s->conn, WIRE_COMMIT, c, &soft) < 0)
 		log_warn("COMMIT to %s: %s (it owns the pod anyway)", s->target.name, soft.message);
 	return 0;
 }
@@ -352,11 +367,9 @@ static void phase_cleanup(struct source *s)
 {
 	report_phase_begin(s->report, "cleanup");
 	for (int i = 0; i < s->info.n; i++) {
-		const char *argv[] = { "runc", "--root", s->runc.root, "kill", s->info.c[i].id,
-				       "KILL", NULL };
-		proc_run_quiet(argv);
 		/* a frozen task gets SIGKILL only once thawed */
 		ferry_error_t ignored = { 0 };
+		pod_runc(s, "kill", s->info.c[i].id, "KILL", &ignored);
 		runc_resume(&s->runc, s->info.c[i].id, &ignored);
 	}
 	ferry_error_t ignored = { 0 };
@@ -366,10 +379,10 @@ static void phase_cleanup(struct source *s)
 static void rollback(struct source *s, const char *why)
 {
 	ferry_error_t e = { 0 };
-	if (s->sock >= 0) {
+	if (s->connected) {
 		_cleanup_json_ json_object *m = json_object_new_object();
 		json_object_object_add(m, "error", json_object_new_string(why));
-		wire_send_json(s->sock, WIRE_ABORT, m, &e);
+		wire_send_json(&s->conn, WIRE_ABORT, m, &e);
 	}
 	if (s->locked && netns_nft_fd(s->pod_netns, "flush ruleset\n", &e) < 0)
 		log_error("rollback: unlock %s/%s: %s", s->namespace, s->pod, e.message);
@@ -384,18 +397,18 @@ static void rollback(struct source *s, const char *why)
 		 why);
 }
 
-int podmigrate_source(const struct k8s_agent *a, json_object *request, int progress_fd,
-		      struct migration_report *report, ferry_error_t *err)
+int podmigrate_source(const struct k8s_agent *a, json_object *request,
+		      struct wire_conn *progress, struct migration_report *report,
+		      ferry_error_t *err)
 {
-	struct source s = { .a = a, .request = request, .report = report, .sock = -1,
-			    .pod_netns = -1 };
+	struct source s = { .a = a, .request = request, .report = report, .pod_netns = -1 };
 	snprintf(s.self.name, sizeof(s.self.name), "%s", a->node);
 	snprintf(s.self.address, sizeof(s.self.address), "%s", a->address);
 	snprintf(s.runc.root, sizeof(s.runc.root), "%s", a->runc_root);
 	int rc = parse_request(&s, request, err);
 	char name[400];
 	snprintf(name, sizeof(name), "%s/%s", s.namespace, s.pod);
-	report_init(report, name, a->node, s.target.name, "stop-copy", progress_fd);
+	report_init(report, name, a->node, s.target.name, "stop-copy", progress);
 	if (rc == 0)
 		rc = phase_prepare(&s, err);
 	if (rc == 0)
@@ -415,8 +428,8 @@ int podmigrate_source(const struct k8s_agent *a, json_object *request, int progr
 	else if (!s.committed)
 		rollback(&s, err->message);
 	report_finish(report, rc < 0 ? err->message : NULL);
-	if (s.sock >= 0)
-		close(s.sock);
+	if (s.connected)
+		wire_conn_close(&s.conn);
 	if (s.pod_netns >= 0)
 		close(s.pod_netns);
 	wire_frame_release(&s.frame);

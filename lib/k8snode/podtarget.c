@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 struct target {
-	int sock;
+	struct wire_conn *conn;
 	char dir[PATH_MAX];
 	char namespace[64], pod[256];
 	char names[POD_RESTORE_MAX][64];
@@ -107,14 +107,14 @@ static int receive(struct target *t, ferry_error_t *err)
 {
 	for (;;) {
 		struct wire_header h;
-		if (wire_recv_header(t->sock, &h, err) < 0)
+		if (wire_recv_header(t->conn, &h, err) < 0)
 			return ferry_error_prefix(err, "receiving the pod's state");
 		if (h.type == WIRE_FILE_DATA) {
-			if (stream_receiver_data_from(&t->rx, t->sock, &h, err) < 0)
+			if (stream_receiver_data_from(&t->rx, t->conn, &h, err) < 0)
 				return -1;
 			continue;
 		}
-		if (wire_recv_payload(t->sock, &h, &t->frame, err) < 0)
+		if (wire_recv_payload(t->conn, &h, &t->frame, err) < 0)
 			return -1;
 		if (t->frame.type == WIRE_DUMP_DONE)
 			return stream_receiver_check_complete(&t->rx, err);
@@ -195,9 +195,10 @@ static void abort_staging(struct target *t)
 	fs_replace_file(path, "aborted\n", 8, &ignored);
 }
 
-int podmigrate_target(const struct k8s_agent *a, int sock, json_object *p, ferry_error_t *err)
+int podmigrate_target(const struct k8s_agent *a, struct wire_conn *sock, json_object *p,
+		      ferry_error_t *err)
 {
-	struct target t = { .sock = sock };
+	struct target t = { .conn = sock };
 	stream_receiver_init(&t.rx);
 	double t0 = clock_now_ms();
 	int rc = prepare(&t, p, err);

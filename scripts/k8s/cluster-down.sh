@@ -90,7 +90,10 @@ for l in /var/log/containers/*; do
 done
 rm -rf "$K8S_RUN" "$K8S_STATE"
 # ferry's node pieces that install-ferry.sh put there (allocator state of these nodes, binaries)
-for n in $K8S_NODES; do rm -rf "${FERRY_CNI_DATA:?}/$n"; done
+for n in $K8S_NODES; do
+  rm -rf "${FERRY_CNI_DATA:?}/$n"
+  rm -f "/var/lib/ferry/pki/$n.crt" "/var/lib/ferry/pki/$n.key"   # the agents' certificates (CA kept)
+done
 # (only the files install-ferry.sh made: /opt/ferry/bin also holds the CRIU wrapper of `make deps`)
 rm -f "${FERRY_OPT:?}/bin/ferry" "$FERRY_OPT/bin/ferry-runc" "$FERRY_OPT/bin/ferry-cni"
 rm -rf "$FERRY_OPT/cni"

@@ -4,6 +4,7 @@
 #                               ferry-runc (containerd runtime `ferry`) and ferry-cni, and the CNI
 #                               bin dir /opt/ferry/cni/bin (ferry-cni + the loopback plugin containerd
 #                               runs for every sandbox). Atomic per file: running pods are not disturbed.
+#                               Also the agents' certificates (ferry pki, /var/lib/ferry/pki/<node>.crt).
 #   install-ferry.sh objects    kubectl apply -f deploy/ (as a user would: RuntimeClass, agent
 #                               DaemonSet), this cluster's agent settings, labels every node
 #                               ferry.dev/agent=ready, waits for the agents' sockets
@@ -22,6 +23,13 @@ binaries() {
   ln -sfn ferry "$FERRY_OPT/bin/ferry-cni"
   ln -sfn "$FERRY_OPT/bin/ferry" "$FERRY_OPT/cni/bin/ferry-cni"
   ln -sfn /usr/lib/cni/loopback "$FERRY_OPT/cni/bin/loopback"
+  # the agents' TLS identities (mutual TLS on port 7070): the installation's CA (kept if there is
+  # one), one certificate per node with role agent and the node's address
+  "$FERRY_OPT/bin/ferry" pki init >/dev/null
+  for n in $K8S_NODES; do
+    [ -f "/var/lib/ferry/pki/$n.crt" ] ||
+      "$FERRY_OPT/bin/ferry" pki issue --name "$n" --role agent --ip "$(node_ip "$n")" >/dev/null
+  done
   log "ferry installed in $FERRY_OPT ($(sha256sum "$FERRY_OPT/bin/ferry" | cut -c1-12))"
 }
 
