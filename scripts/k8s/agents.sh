@@ -17,10 +17,11 @@ case "${1:-}" in
     for n in $K8S_NODES; do
       pid_alive "ferry-agent-$n" >/dev/null && continue
       log "starting ferry agent on $n"
-      setsid nsenter --net="/run/netns/$n" -- "$FERRY_OPT/bin/ferry" agent --k8s --node "$n" \
+      ( for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+        exec setsid nsenter --net="/run/netns/$n" -- "$FERRY_OPT/bin/ferry" agent --k8s --node "$n" \
         --address "$(node_ip "$n")" --runc-root "$K8S_RUN/$n/runc/k8s.io" --cni-data "$FERRY_CNI_DATA" \
         --host-netns /run/ferry-k8s/host-netns \
-        >> "$K8S_STATE/log/ferry-agent-$n.log" 2>&1 < /dev/null &
+        >> "$K8S_STATE/log/ferry-agent-$n.log" 2>&1 < /dev/null ) &
       echo "$! $(readlink -f "$FERRY_OPT/bin/ferry")" > "$K8S_RUN/pids/ferry-agent-$n.pid"
     done
     for n in $K8S_NODES; do

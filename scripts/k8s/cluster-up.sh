@@ -156,11 +156,16 @@ start_proc() { # NAME NETNS|- BINARY ARGS...
   local name=$1 ns=$2 bin; bin=$(readlink -f "$3"); shift 3
   if pid_alive "$name" >/dev/null; then return 0; fi
   log "starting $name"
-  if [ "$ns" = - ]; then
-    setsid "$bin" "$@" >> "$K8S_STATE/log/$name.log" 2>&1 < /dev/null &
-  else
-    setsid nsenter --net="/run/netns/$ns" -- "$bin" "$@" >> "$K8S_STATE/log/$name.log" 2>&1 < /dev/null &
-  fi
+  # the daemon keeps no descriptor of its caller beyond 0-2 (a caller's pipe, e.g. bats' output,
+  # would otherwise stay open for the daemon's lifetime)
+  (
+    for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+    if [ "$ns" = - ]; then
+      exec setsid "$bin" "$@" >> "$K8S_STATE/log/$name.log" 2>&1 < /dev/null
+    else
+      exec setsid nsenter --net="/run/netns/$ns" -- "$bin" "$@" >> "$K8S_STATE/log/$name.log" 2>&1 < /dev/null
+    fi
+  ) &
   echo "$! $bin" > "$K8S_RUN/pids/$name.pid"
 }
 wait_for() { # SECONDS DESCRIPTION COMMAND...
