@@ -8,6 +8,7 @@
 #include "k8snode/runcshim.h"
 #include "k8snode/podrestore.h"
 #include "k8snode/staging.h"
+#include "util/cleanup.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -55,6 +56,8 @@ static void note_option(struct runc_call *c, char **argv, int argc, int *i)
 	int at = *i;
 	if ((v = option_value(argv, argc, i, "--root")))
 		c->root = v;
+	else if ((v = option_value(argv, argc, i, "--log")))
+		c->log = v;
 	else if ((v = option_value(argv, argc, i, "--bundle")) ||
 		 (v = option_value(argv, argc, i, "-b")))
 		c->bundle = v;
@@ -202,6 +205,30 @@ static int on_create(const struct runc_call *call, ferry_error_t *err)
 	return rc < 0 ? 1 : rc;
 }
 
+/* The error where containerd looks for runc's (--log, one JSON object a line,
+ * as runc's --log-format json writes it), so the kubelet's event says why. */
+static void report_error(const struct runc_call *c, const char *message)
+{
+	fprintf(stderr, "ferry-runc: %s\n", message);
+	if (!c->log)
+		return;
+	_cleanup_json_ json_object *o = json_object_new_object();
+	char when[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	json_object_object_add(o, "level", json_object_new_string("error"));
+	json_object_object_add(o, "msg", json_object_new_string(message));
+	json_object_object_add(o, "time", json_object_new_string(when));
+	int fd = open(c->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	(void)!write(fd, text, strlen(text));
+	(void)!write(fd, "\n", 1);
+	close(fd);
+}
+
 int runcshim_main(int argc, char **argv)
 {
 	ferry_error_t err = { 0 };
@@ -220,7 +247,7 @@ int runcshim_main(int argc, char **argv)
 		int rc = on_create(&call, &err);
 		if (rc >= 0) {
 			if (rc)
-				fprintf(stderr, "ferry-runc: %s\n", err.message);
+				report_error(&call, err.message);
 			return rc;
 		}
 		ferry_error_clear(&err);
@@ -233,6 +260,6 @@ int runcshim_main(int argc, char **argv)
 	}
 	audit(&call, "pass-through");
 	pass_through(&call, &err);
-	fprintf(stderr, "ferry-runc: %s\n", err.message);
+	report_error(&call, err.message);
 	return 1;
 }

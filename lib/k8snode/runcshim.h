@@ -23,6 +23,7 @@ struct runc_call {
 	int cmd_index;          /* index of COMMAND in argv, 0 if none */
 	const char *command;    /* "create", "start", "delete", ... or NULL */
 	const char *root;       /* --root, NULL if absent */
+	const char *log;        /* --log: where containerd reads runc's errors */
 	const char *bundle;     /* create/run/restore: --bundle or -b, NULL if absent */
 	const char *pid_file;   /* --pid-file */
 	const char *id;         /* the container id (last non-option argument) */

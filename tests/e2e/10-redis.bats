@@ -82,6 +82,14 @@ teardown_file() {
     [ -z "$(pod_field "$SRC" '.status.containerStatuses[0].state.running')" ] && break; sleep 0.5
   done
   [ -z "$(pod_field "$SRC" '.status.containerStatuses[0].state.running')" ]
+  # ... and the kubelet says why (ferry-runc's error reaches containerd through runc's --log)
+  for i in $(seq 1 30); do
+    KC get events --field-selector "involvedObject.name=$SRC" -o jsonpath='{.items[*].message}' |
+      grep -q "migrated away from this node by ferry" && break
+    sleep 0.5
+  done
+  KC get events --field-selector "involvedObject.name=$SRC" -o jsonpath='{.items[*].message}' |
+    grep -q "migrated away from this node by ferry"
 
   finish_replicaset_migration default "$SRC" "$TARGET_POD"
   sleep 3

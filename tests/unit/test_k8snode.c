@@ -21,6 +21,7 @@ static void test_runc_create_call(void **state)
 	assert_string_equal(c.command, "create");
 	assert_int_equal(c.cmd_index, 7);
 	assert_string_equal(c.root, "/run/r/k8s.io");
+	assert_string_equal(c.log, "/b/log.json");
 	assert_string_equal(c.bundle, "/b");
 	assert_string_equal(c.pid_file, "/b/init.pid");
 	assert_string_equal(c.id, "abc123");
