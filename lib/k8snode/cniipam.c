@@ -13,6 +13,10 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+/* owner of an address held after its pod migrated away; a migration back
+ * to this node (a pod asking for exactly that address) takes it over */
+#define HELD_PREFIX "migrated-to:"
+
 struct ipam_dir {
 	char path[PATH_MAX];
 	int lock_fd;
@@ -145,7 +149,7 @@ int cniipam_assign(const struct cni_config *cfg, const char *container_id, const
 	} else if (cfg->requested_ip[0]) {
 		if (read_owner(&d, cfg->requested_ip, owner, sizeof(owner)) < 0)
 			rc = ferry_error_set(err, errno, "read allocation of %s", cfg->requested_ip);
-		else if (owner[0])
+		else if (owner[0] && strncmp(owner, HELD_PREFIX, strlen(HELD_PREFIX)))
 			rc = ferry_error_set(err, 0, "requested address %s is in use on %s by %s",
 					     cfg->requested_ip, cfg->node, owner);
 		else
@@ -204,7 +208,7 @@ int cniipam_hold(const struct cni_config *cfg, const char *ip, const char *what,
 	uint32_t a;
 	if (cni_parse_ipv4(ip, &a) < 0)
 		return ferry_error_set(err, 0, "bad address %s", ip);
-	snprintf(key, sizeof(key), "migrated-to:%s", what);
+	snprintf(key, sizeof(key), HELD_PREFIX "%s", what);
 	if (ipam_open(cfg, &d, err) < 0)
 		return -1;
 	int rc = write_owner(&d, ip, key, what, err);

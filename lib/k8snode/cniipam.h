@@ -30,7 +30,8 @@ int cniipam_release(const struct cni_config *cfg, const char *container_id, cons
 
 /* After a migration's commit on the source node: the address stays taken,
  * owned by "migrated-to:<what>", so the source sandbox's DEL does not free it
- * and no new pod here gets an address that now lives elsewhere. */
+ * and no new pod here gets an address that now lives elsewhere.  Only a pod
+ * that requests exactly this address (the same pod migrating back) gets it. */
 int cniipam_hold(const struct cni_config *cfg, const char *ip, const char *what,
 		 ferry_error_t *err);
 

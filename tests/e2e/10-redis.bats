@@ -92,8 +92,32 @@ teardown_file() {
     grep -q "migrated away from this node by ferry"
 
   finish_replicaset_migration default "$SRC" "$TARGET_POD"
+  echo "$TARGET_POD" > "$BATS_FILE_TMPDIR/src"
+  echo "$client_before" > "$BATS_FILE_TMPDIR/client"; echo "$sum_before" > "$BATS_FILE_TMPDIR/sum"
   sleep 3
   [ "$(KC get pod -l app=e2e-redis -o jsonpath='{.items[*].metadata.name}')" = "$TARGET_POD" ]
   [ "$(KC get deployment e2e-redis -o jsonpath='{.status.readyReplicas}')" = 1 ]
   [ "$(KC get pod "$TARGET_POD" -o jsonpath='{.metadata.ownerReferences[0].kind}')" = ReplicaSet ]
+}
+
+@test "... and back to its first node (the address it left there is taken back)" {
+  SRC=$(cat "$BATS_FILE_TMPDIR/src"); IP=$(cat "$BATS_FILE_TMPDIR/ip")
+  [ "$(pod_field "$SRC" .spec.nodeName)" = k8s-node2 ]
+  hits_before=$(KC exec "$SRC" -- redis-cli GET hits)
+  migrate_pod default "$SRC" k8s-node1
+  echo "# $(report_phases)" >&3
+  [ "$(report 'r["result"]')" = ok ]
+  wait_pod_ready "$TARGET_POD"
+  [ "$(pod_field "$TARGET_POD" .spec.nodeName)" = k8s-node1 ]
+  [ "$(pod_field "$TARGET_POD" .status.podIP)" = "$IP" ]
+  sleep 1
+  client_after=$(KC exec "$TARGET_POD" -- redis-cli CLIENT LIST | grep -v 'cmd=client' | grep -o 'id=[0-9]* addr=[^ ]*')
+  [ "$client_after" = "$(cat "$BATS_FILE_TMPDIR/client")" ]
+  [ "$(KC exec "$TARGET_POD" -- sh -c 'redis-cli GET big | sha1sum')" = "$(cat "$BATS_FILE_TMPDIR/sum")" ]
+  [ "$(KC exec "$TARGET_POD" -- redis-cli GET hits)" -gt "$hits_before" ]
+  KC logs e2e-redis-client > "$BATS_FILE_TMPDIR/client.log"
+  awk 'NR > 1 && $1 != prev + 1 { bad = 1 } { prev = $1 } END { exit bad }' "$BATS_FILE_TMPDIR/client.log"
+  finish_replicaset_migration default "$SRC" "$TARGET_POD"
+  sleep 3
+  [ "$(KC get pod -l app=e2e-redis -o jsonpath='{.items[*].metadata.name}')" = "$TARGET_POD" ]
 }

@@ -122,6 +122,10 @@ static void test_cni_allocator(void **state)
 	assert_string_equal(again, "10.96.2.9");
 	assert_int_equal(cniipam_assign(&cfg, "t2", "eth0", "ns/u", again, &err), -1);
 	assert_non_null(strstr(err.message, "in use"));
+	/* a held address goes to the pod that asks for it: the migration back home */
+	snprintf(cfg.requested_ip, sizeof(cfg.requested_ip), "10.96.1.3");
+	assert_int_equal(cniipam_assign(&cfg, "back", "eth0", "ns/b-y", again, &err), 0);
+	assert_string_equal(again, "10.96.1.3");
 	ferry_error_t ignored = { 0 };
 	fs_rm_rf(dir, &ignored);
 	free(dir);
