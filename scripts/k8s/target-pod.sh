@@ -20,7 +20,8 @@ name = m["name"][:57] + "-" + suffix
 spec["nodeName"] = node
 for k in ("nodeSelector", "affinity"):
     spec.pop(k, None)   # the copy is bound by nodeName; the source placement rules do not apply
-labels = {"ferry.dev/held-" + k: v for k, v in m.get("labels", {}).items()}
+labels = {"ferry.dev/held-" + k: v for k, v in m.get("labels", {}).items()
+          if not k.startswith("ferry.dev/held-")}
 ann = {"ferry.dev/migration": mig, "ferry.dev/restore": "true",
        "ferry.dev/pod-ip": p["status"]["podIP"], "ferry.dev/source-pod": m["name"]}
 t = {"apiVersion": "v1", "kind": "Pod",

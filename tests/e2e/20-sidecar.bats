@@ -40,7 +40,7 @@ teardown_file() {
 @test "a pod with a sidecar over localhost and a shared emptyDir migrates as one" {
   IP=$(pod_field e2e-pair .status.podIP)
   sleep 1
-  client_before=$(KC exec e2e-pair -c redis -- redis-cli CLIENT LIST | grep -v 'cmd=client' | grep -o 'id=[0-9]* addr=[^ ]*')
+  client_before=$(KC exec e2e-pair -c redis -- redis-cli CLIENT LIST | grep 'cmd=incr' | grep -o 'id=[0-9]* addr=[^ ]*')
   hits_before=$(KC exec e2e-pair -c redis -- redis-cli GET hits)
   aof_before=$(KC exec e2e-pair -c sidecar -- sh -c 'cat /shared/appendonlydir/*.incr.aof | wc -c')
   [ "$hits_before" -gt 0 ] && [ "$aof_before" -gt 0 ]
@@ -53,7 +53,7 @@ teardown_file() {
   [ "$(pod_field "$TARGET_POD" .status.podIP)" = "$IP" ]
   [ "$(pod_field "$TARGET_POD" .spec.nodeName)" = k8s-node2 ]
   sleep 1
-  client_after=$(KC exec "$TARGET_POD" -c redis -- redis-cli CLIENT LIST | grep -v 'cmd=client' | grep -o 'id=[0-9]* addr=[^ ]*')
+  client_after=$(KC exec "$TARGET_POD" -c redis -- redis-cli CLIENT LIST | grep 'cmd=incr' | grep -o 'id=[0-9]* addr=[^ ]*')
   echo "# sidecar connection before: $client_before; after: $client_after" >&3
   [ "$client_after" = "$client_before" ]
   hits_after=$(KC exec "$TARGET_POD" -c redis -- redis-cli GET hits)

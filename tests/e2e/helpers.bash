@@ -29,7 +29,12 @@ finish_replicaset_migration() {
   local ns=$1 pod=$2 target=$3 owner labels
   KC -n "$ns" annotate pod "$pod" controller.kubernetes.io/pod-deletion-cost=-2147483648 --overwrite >/dev/null
   owner=$(KC -n "$ns" get pod "$pod" -o jsonpath='{.metadata.ownerReferences}')
-  labels=$(KC -n "$ns" get pod "$pod" -o json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["metadata"].get("labels",{})))')
+  # the source's labels back on the target, its held- copies removed (null in a merge patch)
+  labels=$(KC -n "$ns" get pod "$target" -o json | python3 -c '
+import json, sys
+held = {k: None for k in json.load(sys.stdin)["metadata"].get("labels", {}) if k.startswith("ferry.dev/held-")}
+src = json.loads(sys.argv[1]) or {}
+print(json.dumps({**held, **src}))' "$(KC -n "$ns" get pod "$pod" -o jsonpath='{.metadata.labels}')")
   KC -n "$ns" patch pod "$target" --type merge -p "{\"metadata\":{\"labels\":$labels,\"ownerReferences\":$owner}}" >/dev/null
   KC -n "$ns" delete pod "$pod" --grace-period=0 --force >/dev/null 2>&1
 }
