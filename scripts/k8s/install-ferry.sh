@@ -7,7 +7,8 @@
 #                               Also the agents' certificates (ferry pki, /var/lib/ferry/pki/<node>.crt).
 #   install-ferry.sh objects    kubectl apply -f deploy/ (as a user would: RuntimeClass, agent
 #                               DaemonSet), this cluster's agent settings, labels every node
-#                               ferry.dev/agent=ready, waits for the agents' sockets
+#                               ferry.dev/agent=ready, waits for the agents' sockets.
+#                               FERRY_AGENT=host runs the agents as host processes instead.
 # Idempotent; root.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -42,22 +43,23 @@ objects() {
   fi
   "$HERE/kubectl.sh" apply -f "$REPO/deploy/"
   # this cluster's settings for the agent DaemonSet: per-node containerd state, the host netns
+  # (PID 1 here cannot be inspected: the host's mount namespace is reached through a process of
+  # this cluster that runs in it, etcd)
+  local etcd; etcd=$(pid_alive etcd) || die "etcd is not running"
   "$HERE/kubectl.sh" -n ferry-system set env daemonset/ferry-agent \
     'FERRY_RUNC_ROOT=/run/k8s-cluster/$(NODE_NAME)/runc/k8s.io' \
-    FERRY_HOST_NETNS=/run/ferry-k8s/host-netns >/dev/null
+    FERRY_HOST_NETNS=/run/ferry-k8s/host-netns FERRY_HOST_MNT="/proc/$etcd/ns/mnt" >/dev/null
   for n in $K8S_NODES; do
     "$HERE/kubectl.sh" label node "$n" ferry.dev/agent=ready --overwrite >/dev/null
   done
-  if [ "${FERRY_AGENT:-host}" = daemonset ]; then
+  if [ "${FERRY_AGENT:-daemonset}" = daemonset ]; then
     "$HERE/agents.sh" stop
     "$HERE/kubectl.sh" -n ferry-system patch daemonset/ferry-agent --type json \
       -p '[{"op":"remove","path":"/spec/template/spec/nodeSelector"}]' >/dev/null 2>&1 || true
-    "$HERE/kubectl.sh" -n ferry-system rollout status daemonset/ferry-agent --timeout=120s
+    "$HERE/kubectl.sh" -n ferry-system rollout status daemonset/ferry-agent --timeout=120s >/dev/null
   else
-    # On this machine CRIU cannot dump from inside the DaemonSet's chroot (it dumps the masked
-    # tmpfs paths with the container image's tar, see docs/k8s-node.md), so the agents run as
-    # host processes started by agents.sh, with the same command line; the DaemonSet is kept
-    # off every node by a node selector no node has.
+    # FERRY_AGENT=host: the same agents as host processes (agents.sh), the DaemonSet kept off
+    # every node by a node selector no node has (for debugging an agent outside Kubernetes)
     "$HERE/kubectl.sh" -n ferry-system patch daemonset/ferry-agent --type merge \
       -p '{"spec":{"template":{"spec":{"nodeSelector":{"ferry.dev/agent-daemonset":"on"}}}}}' >/dev/null
     "$HERE/kubectl.sh" -n ferry-system rollout status daemonset/ferry-agent --timeout=60s >/dev/null
