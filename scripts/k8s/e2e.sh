@@ -12,9 +12,13 @@ V="${1:-${K8S_VERSION:-1.30.14}}"
 command -v bats >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bats >/dev/null; }
 make -C "$REPO" build/ferry >/dev/null
 "$HERE/cluster-up.sh" "$V"                     # installs ferry: binaries, kubectl apply -f deploy/
-"$HERE/agents.sh" stop                         # a cluster that was up: this build's ferry...
-"$HERE/install-ferry.sh" binaries
-"$HERE/install-ferry.sh" objects >/dev/null    # ...and agents running it
+"$HERE/install-ferry.sh" binaries              # a cluster that was up: this build's ferry...
+if [ "${FERRY_AGENT:-daemonset}" = daemonset ]; then  # ...and agents running it
+  "$HERE/kubectl.sh" -n ferry-system rollout restart daemonset/ferry-agent >/dev/null
+else
+  "$HERE/agents.sh" stop
+fi
+"$HERE/install-ferry.sh" objects >/dev/null
 "$HERE/redis-image.sh"
 rc=0
 args=(); [ -n "${FERRY_E2E_FILTER:-}" ] && args=(--filter "$FERRY_E2E_FILTER")
