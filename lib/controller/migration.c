@@ -17,6 +17,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 struct migration {
 	const struct migration_env *env;
@@ -289,6 +290,44 @@ static int call_agent(struct migration *m, ferry_error_t *err)
 	return 0;
 }
 
+static bool pod_ready(json_object *pod)
+{
+	json_object *cs = k8s_at(pod, "status.conditions");
+	for (size_t i = 0; cs && i < json_object_array_length(cs); i++) {
+		json_object *c = json_object_array_get_idx(cs, i);
+		const char *t = k8s_str(c, "type"), *s = k8s_str(c, "status");
+		if (t && s && !strcmp(t, "Ready"))
+			return !strcmp(s, "True");
+	}
+	return false;
+}
+
+/* After the commit the target pod runs the workload, but its kubelet reports
+ * it Ready only a moment later.  A ReplicaSet ranks a not-ready pod for
+ * deletion before it looks at pod-deletion-cost, so handing the labels over
+ * before that would let it delete the migrated pod instead of the source:
+ * wait for Ready, bounded by what is left of spec.timeoutSeconds.  Returns
+ * false when the deadline passed first (the hand-over then goes ahead: the
+ * target owns the workload either way). */
+static bool wait_target_ready(struct migration *m)
+{
+	char path[512];
+	pod_path(m, m->target_pod, path, sizeof(path));
+	for (;;) {
+		ferry_error_t err = { 0 };
+		_cleanup_json_ json_object *t = k8s_get(m->c, path, NULL, &err);
+		if (t && pod_ready(t))
+			return true;
+		if (!t)
+			log_warn("%s/%s: target pod %s: %s", m->ns, m->name, m->target_pod,
+				 err.message);
+		if (k8s_monotonic_ms() >= m->deadline_ms)
+			return false;
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* After the commit: the owner takes the target pod over, the source goes. */
 static int hand_over(struct migration *m, ferry_error_t *err)
 {
@@ -431,6 +470,14 @@ static void run(struct migration *m)
 	}
 	pm_status_condition(&m->st, "Committed", true, "Committed",
 			    "the target pod owns the workload and the pod IP");
+	write_status(m, NULL, "committed; waiting for the target pod to be Ready");
+	if (!wait_target_ready(m)) {
+		log_warn("%s/%s: target pod %s not Ready within the timeout", m->ns, m->name,
+			 m->target_pod);
+		k8s_event(m->c, m->v.pod, "Warning", "TargetNotReady",
+			  "target pod %s was not Ready within spec.timeoutSeconds; handing over anyway",
+			  m->target_pod);
+	}
 	if (hand_over(m, &err) < 0) {
 		snprintf(msg, sizeof(msg), "migrated to %s as %s, but the hand-over failed: %s", target,
 			 m->target_pod, err.message);

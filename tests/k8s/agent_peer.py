@@ -12,9 +12,13 @@ HELLO_OK, reads the REQUEST and saves it as OUTDIR/request-N.json, then:
           RESULT {downtime_ms: 123, bytes: 4567890}
   error   PROGRESS prepare, freeze, then ERROR {error: "criu dump: test failure"}
   lost    as ok up to PROGRESS commit, then closes without a RESULT
+  notready as ok, but the target pod never becomes Ready (in the other modes
+          the peer, standing in for the target's kubelet too, sets the target
+          pod's Ready condition with $PEER_KUBECTL before PROGRESS commit)
   silent  says nothing after the REQUEST (timeout tests)
 Serves CONNECTIONS connections (default 1) one after the other, then exits."""
 import json
+import subprocess
 import os
 import socket
 import ssl
@@ -48,6 +52,22 @@ def recv(sock):
     return ftype, json.loads(body) if body else {}
 
 
+def ready(request):
+    """What the target node's kubelet does once the restored containers run:
+    the target pod's Ready condition (through the status subresource, with
+    $KUBECONFIG, the test's admin)."""
+    kubectl = os.environ.get("PEER_KUBECTL")
+    if not kubectl:
+        return
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    status = {"status": {"phase": "Running",
+                         "conditions": [{"type": "Ready", "status": "True",
+                                         "lastTransitionTime": now}]}}
+    subprocess.run([kubectl, "-n", request["namespace"], "patch", "pod", request["targetPod"],
+                    "--subresource=status", "--type=merge", "-p", json.dumps(status)],
+                   stdout=subprocess.DEVNULL, check=False)
+
+
 def serve(conn, mode, outdir, n):
     ftype, hello = recv(conn)
     assert ftype == HELLO, ftype
@@ -72,6 +92,8 @@ def serve(conn, mode, outdir, n):
                 if os.path.exists(os.path.join(outdir, "go")):
                     break
                 time.sleep(0.1)
+        if phase == "commit" and mode != "notready":
+            ready(request)
         sent += 1000000
         send(conn, PROGRESS, {"phase": phase, "bytes_sent": sent, "elapsed_ms": 10})
         time.sleep(0.2)

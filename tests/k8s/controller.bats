@@ -44,7 +44,7 @@ start_peer() {
 	PEER=$BATS_TEST_TMPDIR/peer
 	rm -rf "$PEER"
 	mkdir -p "$PEER"
-	python3 "$BATS_TEST_DIRNAME/agent_peer.py" "$AGENT_PORT" "$1" "$PEER" "${2:-1}" \
+	PEER_KUBECTL=$KUBECTL python3 "$BATS_TEST_DIRNAME/agent_peer.py" "$AGENT_PORT" "$1" "$PEER" "${2:-1}" \
 		"$PKI" "${3:-node1}" \
 		>"$PEER/log" 2>&1 3>&- &
 	echo $! >"$BATS_FILE_TMPDIR/peer.pid"
@@ -250,6 +250,22 @@ EOY
 	[ "$(k get pod "$target" -o jsonpath='{.spec.nodeName}')" = node2 ]
 	pm_field pm-lost '.status.conditions[?(@.type=="Committed")].status' | grep -qx True
 	events_for lost | grep -q '^ReportLost: the agent committed the migration but its final report was lost'
+}
+
+@test "the target pod never Ready: the hand-over waits up to spec.timeoutSeconds, then goes ahead with a warning" {
+	mkpod nr node1
+	start_peer notready
+	mkpm pm-nr nr node2 8
+	wait_phase pm-nr Restoring 10
+	sleep 2
+	# committed, but not handed over while the target is not Ready
+	[ "$(pm_field pm-nr .status.phase)" = Restoring ]
+	[ "$(pm_field pm-nr .status.message)" = "committed; waiting for the target pod to be Ready" ]
+	k get pod nr >/dev/null
+	wait_phase pm-nr Succeeded 15
+	run k get pod nr
+	[ "$status" -ne 0 ]
+	events_for nr | grep -q '^TargetNotReady: target pod nr-.* was not Ready within spec.timeoutSeconds'
 }
 
 @test "timeout: a silent agent ends Failed after spec.timeoutSeconds; one pod, one migration at a time" {
