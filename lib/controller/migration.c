@@ -334,6 +334,7 @@ static int hand_over(struct migration *m, ferry_error_t *err)
 	char path[512];
 	const char *src = k8s_str(m->v.pod, "metadata.name");
 	bool rs = m->v.owner_kind && !strcmp(m->v.owner_kind, "ReplicaSet");
+	_cleanup_json_ json_object *rel = NULL;
 	if (rs) {
 		_cleanup_json_ json_object *cost = json_object_new_object();
 		json_object_object_add(k8s_ensure(cost, "metadata.annotations"), FERRY_DELETION_COST,
@@ -342,14 +343,20 @@ static int hand_over(struct migration *m, ferry_error_t *err)
 		_cleanup_json_ json_object *r1 = k8s_merge_patch(m->c, path, cost, NULL, err);
 		if (!r1)
 			return ferry_error_prefix(err, "deletion cost on %s", src);
-		_cleanup_json_ json_object *rel = target_pod_release_patch(m->v.pod, m->held_keys, err);
+		rel = target_pod_release_patch(m->v.pod, m->held_keys, err);
 		if (!rel)
 			return -1;
-		pod_path(m, m->target_pod, path, sizeof(path));
-		_cleanup_json_ json_object *r2 = k8s_merge_patch(m->c, path, rel, NULL, err);
-		if (!r2)
-			return ferry_error_prefix(err, "release target pod %s", m->target_pod);
+	} else {
+		rel = json_object_new_object();
 	}
+	/* restored: from now on the target pod is an ordinary pod, which can
+	 * itself be migrated again (ferry.dev/migration and source-pod stay as
+	 * its history) */
+	json_object_object_add(k8s_ensure(rel, "metadata.annotations"), FERRY_ANN_RESTORE, NULL);
+	pod_path(m, m->target_pod, path, sizeof(path));
+	_cleanup_json_ json_object *r2 = k8s_merge_patch(m->c, path, rel, NULL, err);
+	if (!r2)
+		return ferry_error_prefix(err, "release target pod %s", m->target_pod);
 	pod_path(m, src, path, sizeof(path));
 	return k8s_delete(m->c, path, 0, err) < 0 ? ferry_error_prefix(err, "delete source pod %s", src)
 						  : 0;

@@ -19,6 +19,8 @@ else
   "$HERE/agents.sh" stop
 fi
 "$HERE/install-ferry.sh" objects >/dev/null
+"$HERE/kubectl.sh" -n ferry-system rollout restart deployment/ferry-controller >/dev/null  # this build
+"$HERE/kubectl.sh" -n ferry-system rollout status deployment/ferry-controller --timeout=120s >/dev/null
 "$HERE/redis-image.sh"
 rc=0
 args=(); [ -n "${FERRY_E2E_FILTER:-}" ] && args=(--filter "$FERRY_E2E_FILTER")

@@ -9,6 +9,8 @@
 #                               DaemonSet), this cluster's agent settings, labels every node
 #                               ferry.dev/agent=ready, waits for the agents' sockets.
 #                               FERRY_AGENT=host runs the agents as host processes instead.
+#                               Then the controller Deployment: its TLS Secret, the API server's
+#                               address, waits for a leader.
 # Idempotent; root.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -31,6 +33,9 @@ binaries() {
     [ -f "/var/lib/ferry/pki/$n.crt" ] ||
       "$FERRY_OPT/bin/ferry" pki issue --name "$n" --role agent --ip "$(node_ip "$n")" >/dev/null
   done
+  # the controller's identity towards the agents: same CA, role controller
+  [ -f /var/lib/ferry/pki/controller.crt ] ||
+    "$FERRY_OPT/bin/ferry" pki issue --name controller --role controller >/dev/null
   log "ferry installed in $FERRY_OPT ($(sha256sum "$FERRY_OPT/bin/ferry" | cut -c1-12))"
 }
 
@@ -69,6 +74,30 @@ objects() {
     for i in $(seq 1 100); do [ -S "/run/ferry-k8s/$n.sock" ] && break; sleep 0.1; done
     [ -S "/run/ferry-k8s/$n.sock" ] || die "the ferry agent of $n has no socket"
   done
+  controller
+}
+
+# The controller Deployment of deploy/controller.yaml, as docs/kubernetes.md installs it: its TLS
+# Secret (controller certificate + the CA the agents' certificates come from), and this cluster's
+# one difference: there is no kube-proxy, so the `kubernetes` Service IP (10.97.128.1) is not
+# routed; the controller's own container env points its in-cluster config at the API server's
+# real address (a container's env wins over the service env the kubelet injects). It still
+# authenticates with its ServiceAccount token, i.e. with the RBAC of deploy/controller.yaml.
+controller() {
+  local pki=/var/lib/ferry/pki
+  "$HERE/kubectl.sh" -n ferry-system create secret generic ferry-controller-pki \
+    --from-file="$pki/controller.crt" --from-file="$pki/controller.key" --from-file="$pki/ca.crt" \
+    --dry-run=client -o yaml | "$HERE/kubectl.sh" apply -f - >/dev/null
+  "$HERE/kubectl.sh" -n ferry-system set env deployment/ferry-controller \
+    KUBERNETES_SERVICE_HOST="$K8S_HOST_IP" KUBERNETES_SERVICE_PORT="$K8S_APISERVER_PORT" >/dev/null
+  "$HERE/kubectl.sh" -n ferry-system rollout status deployment/ferry-controller --timeout=120s >/dev/null
+  # one replica holds the Lease
+  for i in $(seq 1 60); do
+    "$HERE/kubectl.sh" -n ferry-system get lease ferry-controller \
+      -o jsonpath='{.spec.holderIdentity}' 2>/dev/null | grep -q . && return 0
+    sleep 1
+  done
+  die "no ferry controller took the Lease ferry-system/ferry-controller"
 }
 
 case "${1:-}" in

@@ -220,6 +220,8 @@ EOY
 	[ -z "$(k get pod "$target" -o jsonpath='{.metadata.labels.ferry\.dev/held-app}')" ]
 	[ "$(k get pod "$target" -o jsonpath='{.metadata.ownerReferences[0].uid}')" = "$uid" ]
 	[ "$(k get pod "$target" -o jsonpath='{.metadata.ownerReferences[0].controller}')" = true ]
+	# restored: an ordinary pod now, which may migrate again
+	[ -z "$(k get pod "$target" -o jsonpath='{.metadata.annotations.ferry\.dev/restore}')" ]
 	events_for "$target" | grep -q '^Migrated: migrated to node2'
 	k get pm pm-web | grep -E 'pm-web +Succeeded +web-abc12 +node2 +123'
 }
