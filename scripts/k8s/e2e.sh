@@ -1,7 +1,7 @@
 #!/bin/bash
 # End-to-end tests of ferry on the real test cluster: cluster up (K8S_VERSION), ferry installed
-# (binaries + kubectl apply -f deploy/: RuntimeClass, agent DaemonSet), tests/e2e/*.bats, cluster
-# down.
+# (binaries + kubectl apply -f deploy/: RuntimeClass, agent DaemonSet, controller Deployment),
+# tests/e2e/*.bats, cluster down.
 # usage: scripts/k8s/e2e.sh [VERSION]   (default $K8S_VERSION or 1.30.14)
 #   FERRY_E2E_KEEP=1  leave the cluster up afterwards;  FERRY_E2E_FILTER=REGEX  bats --filter
 set -euo pipefail
@@ -18,9 +18,8 @@ if [ "${FERRY_AGENT:-daemonset}" = daemonset ]; then  # ...and agents running it
 else
   "$HERE/agents.sh" stop
 fi
-"$HERE/install-ferry.sh" objects >/dev/null
 "$HERE/kubectl.sh" -n ferry-system rollout restart deployment/ferry-controller >/dev/null  # this build
-"$HERE/kubectl.sh" -n ferry-system rollout status deployment/ferry-controller --timeout=120s >/dev/null
+"$HERE/install-ferry.sh" objects >/dev/null   # waits for the agents, the controller and its leader
 "$HERE/redis-image.sh"
 rc=0
 args=(); [ -n "${FERRY_E2E_FILTER:-}" ] && args=(--filter "$FERRY_E2E_FILTER")

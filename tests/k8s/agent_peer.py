@@ -60,8 +60,7 @@ def ready(request):
     if not kubectl:
         return
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    status = {"status": {"phase": "Running",
-                         "conditions": [{"type": "Ready", "status": "True",
+    status = {"status": {"conditions": [{"type": "Ready", "status": "True",
                                          "lastTransitionTime": now}]}}
     subprocess.run([kubectl, "-n", request["namespace"], "patch", "pod", request["targetPod"],
                     "--subresource=status", "--type=merge", "-p", json.dumps(status)],
