@@ -45,10 +45,15 @@ teardown_file() {
   aof_before=$(KC exec e2e-pair -c sidecar -- sh -c 'cat /shared/appendonlydir/*.incr.aof | wc -c')
   [ "$hits_before" -gt 0 ] && [ "$aof_before" -gt 0 ]
 
-  migrate_pod default e2e-pair
+  # through the controller (a bare pod: the controller deletes the source after the commit)
+  controller_migrate default e2e-pair k8s-node2 || { cat "$BATS_FILE_TMPDIR/migrate.out"; false; }
   echo "$TARGET_POD" > "$BATS_FILE_TMPDIR/target"
-  echo "# $(report_phases)" >&3
-  [ "$(report 'r["result"]')" = ok ]
+  echo "# $(tail -1 "$BATS_FILE_TMPDIR/migrate.out")" >&3
+  [ "$(pm_field "$PM" .status.phase)" = Succeeded ]
+  [ "$(pm_field "$PM" .status.downtimeMs)" -gt 0 ]
+  [ "$(pm_field "$PM" .status.bytesTransferred)" -gt 0 ]
+  run KC get pod e2e-pair
+  [ "$status" -ne 0 ]
   wait_pod_ready "$TARGET_POD"
   [ "$(pod_field "$TARGET_POD" .status.podIP)" = "$IP" ]
   [ "$(pod_field "$TARGET_POD" .spec.nodeName)" = k8s-node2 ]
@@ -63,5 +68,4 @@ teardown_file() {
   [ "$aof_after" -gt "$aof_before" ]
   KC logs "$TARGET_POD" -c sidecar > "$BATS_FILE_TMPDIR/sidecar.log"
   ! grep -qv '^[0-9][0-9]*$' "$BATS_FILE_TMPDIR/sidecar.log"
-  KC delete pod e2e-pair --grace-period=0 --force >/dev/null 2>&1
 }
