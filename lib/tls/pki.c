@@ -3,6 +3,7 @@
  */
 #include "tls/pki.h"
 #include "tls/sslerr.h"
+#include "tls/x509make.h"
 #include "util/fs.h"
 
 #include <errno.h>
@@ -22,10 +23,6 @@
 #define CA_VALID_DAYS 3650
 #define CA_NAME "ferry CA"
 
-static void x509_free_p(X509 **x) { X509_free(*x); }
-static void pkey_free_p(EVP_PKEY **k) { EVP_PKEY_free(*k); }
-#define _cleanup_x509_ __attribute__((cleanup(x509_free_p)))
-#define _cleanup_pkey_ __attribute__((cleanup(pkey_free_p)))
 
 void pki_path(char *out, size_t size, const char *dir, const char *name, const char *ext)
 {
@@ -80,54 +77,6 @@ static int write_pair(const char *dir, const char *name, X509 *cert, EVP_PKEY *k
 	return 0;
 }
 
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	if (!ext)
-		return -1;
-	int ok = X509_add_ext(cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok ? 0 : -1;
-}
-
-static int set_serial(X509 *cert)
-{
-	BIGNUM *bn = BN_new();
-	int ok = bn && BN_rand(bn, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) &&
-		 BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert));
-	BN_free(bn);
-	return ok ? 0 : -1;
-}
-
-static int set_name(X509 *cert, const char *cn, const char *ou)
-{
-	X509_NAME *n = X509_get_subject_name(cert);
-	if (!X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"ferry", -1, -1, 0) ||
-	    !X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_UTF8, (const unsigned char *)ou, -1, -1, 0) ||
-	    !X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0))
-		return -1;
-	return 0;
-}
-
-/* An unsigned certificate for key, issued by issuer (by itself when NULL). */
-static X509 *make_cert(EVP_PKEY *key, const char *cn, const char *ou, int days, X509 *issuer)
-{
-	X509 *cert = X509_new();
-	if (!cert || !X509_set_version(cert, 2) || set_serial(cert) < 0 ||
-	    !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
-	    !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
-	    !X509_set_pubkey(cert, key) || set_name(cert, cn, ou) < 0 ||
-	    !X509_set_issuer_name(cert, X509_get_subject_name(issuer ? issuer : cert)))
-		goto fail;
-	return cert;
-fail:
-	X509_free(cert);
-	return NULL;
-}
-
 int pki_init(const char *dir, ferry_error_t *err)
 {
 	char crt[PATH_MAX], key[PATH_MAX];
@@ -140,10 +89,10 @@ int pki_init(const char *dir, ferry_error_t *err)
 	_cleanup_pkey_ EVP_PKEY *k = EVP_EC_gen("P-256");
 	if (!k)
 		return ssl_error_set(err, "generate the CA key");
-	_cleanup_x509_ X509 *ca = make_cert(k, CA_NAME, "ca", CA_VALID_DAYS, NULL);
-	if (!ca || add_ext(ca, ca, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") < 0 ||
-	    add_ext(ca, ca, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
-	    add_ext(ca, ca, NID_subject_key_identifier, "hash") < 0 ||
+	_cleanup_x509_ X509 *ca = x509make_cert(k, CA_NAME, "ca", CA_VALID_DAYS, NULL);
+	if (!ca || x509make_ext(ca, ca, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") < 0 ||
+	    x509make_ext(ca, ca, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
+	    x509make_ext(ca, ca, NID_subject_key_identifier, "hash") < 0 ||
 	    !X509_sign(ca, k, EVP_sha256()))
 		return ssl_error_set(err, "make the CA certificate");
 	if (write_pair(dir, "ca", ca, k, err) < 0)
@@ -154,15 +103,15 @@ int pki_init(const char *dir, ferry_error_t *err)
 static int add_leaf_exts(X509 *cert, X509 *ca, const struct pki_subject *s)
 {
 	char san[96];
-	if (add_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
-	    add_ext(cert, ca, NID_key_usage, "critical,digitalSignature,keyAgreement") < 0 ||
-	    add_ext(cert, ca, NID_ext_key_usage, "serverAuth,clientAuth") < 0 ||
-	    add_ext(cert, ca, NID_authority_key_identifier, "keyid") < 0)
+	if (x509make_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
+	    x509make_ext(cert, ca, NID_key_usage, "critical,digitalSignature,keyAgreement") < 0 ||
+	    x509make_ext(cert, ca, NID_ext_key_usage, "serverAuth,clientAuth") < 0 ||
+	    x509make_ext(cert, ca, NID_authority_key_identifier, "keyid") < 0)
 		return -1;
 	if (!s->ip)
 		return 0;
 	snprintf(san, sizeof(san), "IP:%s", s->ip);
-	return add_ext(cert, ca, NID_subject_alt_name, san);
+	return x509make_ext(cert, ca, NID_subject_alt_name, san);
 }
 
 int pki_issue(const char *dir, const struct pki_subject *s, const char *out_dir,
@@ -182,7 +131,7 @@ int pki_issue(const char *dir, const struct pki_subject *s, const char *out_dir,
 	_cleanup_pkey_ EVP_PKEY *k = EVP_EC_gen("P-256");
 	if (!k)
 		return ssl_error_set(err, "generate a key");
-	_cleanup_x509_ X509 *cert = make_cert(k, s->name, s->role, s->valid_days ? s->valid_days : 365, ca);
+	_cleanup_x509_ X509 *cert = x509make_cert(k, s->name, s->role, s->valid_days ? s->valid_days : 365, ca);
 	if (!cert || add_leaf_exts(cert, ca, s) < 0 || !X509_sign(cert, ca_key, EVP_sha256()))
 		return ssl_error_set(err, "make the certificate");
 	if (fs_mkdir_p(out_dir, 0700, err) < 0)
