@@ -38,7 +38,10 @@ static json_object *op_ps(const struct node *n, json_object *req, ferry_error_t 
 	json_object *list = json_object_new_array();
 	for (size_t i = 0; i < json_object_array_length(names); i++) {
 		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
-		json_object *rec = store_load(n->self.name, name, NULL);
+		/* a container may go (migrated away, removed) between the two
+		 * reads: it is then simply not listed */
+		ferry_error_t ignored = { 0 };
+		json_object *rec = store_load(n->self.name, name, &ignored);
 		if (rec)
 			json_object_array_add(list, pod_status(n, rec));
 		json_object_put(rec);

@@ -114,7 +114,7 @@ int runc_state(const struct runc_ctx *r, const char *id, char status[32], pid_t 
 	_cleanup_free_ char *out = NULL;
 	runc_argv(r, argv, 16, (const char *[]){ "state", id, NULL });
 	if (proc_run(argv, &out, err) < 0) {
-		if (strstr(err->message, "does not exist"))
+		if (err && strstr(err->message, "does not exist"))
 			err->errno_value = ENOENT;
 		return -1;
 	}

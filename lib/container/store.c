@@ -78,7 +78,8 @@ json_object *store_load(const char *node, const char *name, ferry_error_t *err)
 	snprintf(path, sizeof(path), "%s/container.json", dir);
 	if (!fs_exists(path)) {
 		ferry_error_set(err, 0, "no container '%s' on %s", name, node);
-		err->errno_value = ENOENT;
+		if (err)
+			err->errno_value = ENOENT;
 		return NULL;
 	}
 	_cleanup_free_ char *text = fs_read_file(path, NULL, err);
