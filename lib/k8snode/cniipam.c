@@ -215,3 +215,49 @@ int cniipam_hold(const struct cni_config *cfg, const char *ip, const char *what,
 	ipam_close(&d);
 	return rc;
 }
+
+int cniipam_unhold(const struct cni_config *cfg, const char *ip, const char *what,
+		   const char *owner_key, const char *pod, bool owner_alive, ferry_error_t *err)
+{
+	struct ipam_dir d;
+	char held[600], owner[600], path[PATH_MAX + 32];
+	uint32_t a;
+	if (cni_parse_ipv4(ip, &a) < 0)
+		return ferry_error_set(err, 0, "bad address %s", ip);
+	snprintf(held, sizeof(held), HELD_PREFIX "%s", what);
+	if (ipam_open(cfg, &d, err) < 0)
+		return -1;
+	int rc = 0;
+	if (read_owner(&d, ip, owner, sizeof(owner)) == 0 && !strcmp(owner, held)) {
+		snprintf(path, sizeof(path), "%s/%s", d.path, ip);
+		if (owner_alive && owner_key[0])
+			rc = write_owner(&d, ip, owner_key, pod, err);
+		else if (unlink(path) < 0 && errno != ENOENT)
+			rc = ferry_error_set(err, errno, "free %s", ip);
+	}
+	ipam_close(&d);
+	return rc;
+}
+
+int cniipam_owner(const struct cni_config *cfg, const char *ip, char key[600], char pod[400],
+		  ferry_error_t *err)
+{
+	struct ipam_dir d;
+	char path[PATH_MAX + 32];
+	uint32_t a;
+	key[0] = pod[0] = 0;
+	if (cni_parse_ipv4(ip, &a) < 0)
+		return ferry_error_set(err, 0, "bad address %s", ip);
+	if (ipam_open(cfg, &d, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", d.path, ip);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (fgets(key, 600, f) && fgets(pod, 400, f))
+			pod[strcspn(pod, "\n")] = 0;
+		key[strcspn(key, "\n")] = 0;
+		fclose(f);
+	}
+	ipam_close(&d);
+	return 0;
+}

@@ -35,4 +35,17 @@ int cniipam_release(const struct cni_config *cfg, const char *container_id, cons
 int cniipam_hold(const struct cni_config *cfg, const char *ip, const char *what,
 		 ferry_error_t *err);
 
+/* A hold taken before the commit (a StatefulSet hand-over deletes the source
+ * pod once its checkpoint is staged on the target, and the kubelet's DEL of
+ * the source sandbox must not free an address that is moving) and given up
+ * because the migration failed: the address goes back to its owner before
+ * the hold (owner_key "<containerID>/<ifname>", pod "ns/name") when that
+ * sandbox still runs, else it is freed.  Only an address held with `what`
+ * is touched. */
+int cniipam_unhold(const struct cni_config *cfg, const char *ip, const char *what,
+		   const char *owner_key, const char *pod, bool owner_alive, ferry_error_t *err);
+/* The owner of ip: key "<containerID>/<ifname>" and "ns/name" ("" if free). */
+int cniipam_owner(const struct cni_config *cfg, const char *ip, char key[600], char pod[400],
+		  ferry_error_t *err);
+
 #endif

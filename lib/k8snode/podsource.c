@@ -4,6 +4,7 @@
 #include "k8snode/podmigrate.h"
 #include "k8snode/cniipam.h"
 #include "k8snode/podinfo.h"
+#include "k8snode/podrestore.h"
 #include "k8snode/runcshim.h"
 #include "k8snode/staging.h"
 #include "container/runc.h"
@@ -43,6 +44,12 @@ struct source {
 	bool connected;
 	int pod_netns;
 	bool locked, paused[POD_MAX_CONTAINERS], committed;
+	/* deferTarget (a StatefulSet hand-over): the target pod is created only
+	 * once the checkpoint is staged; past that point (staged) the source pod
+	 * is being deleted and is never thawed again */
+	bool defer, staged;
+	int restore_timeout_s;
+	char owner_key[600], owner_pod[400];  /* the address's owner before the hold */
 	struct wire_frame frame;
 };
 
@@ -87,6 +94,12 @@ static int parse_request(struct source *s, json_object *req, ferry_error_t *err)
 		return ferry_error_set(err, 0, "migrate-pod: bad target port");
 	if (!strcmp(s->target.name, s->a->node))
 		return ferry_error_set(err, 0, "migrate-pod: the target is this node");
+	json_object *v;
+	s->defer = json_object_object_get_ex(req, "deferTarget", &v) && json_object_get_boolean(v);
+	s->restore_timeout_s = json_object_object_get_ex(req, "restoreTimeoutSeconds", &v)
+				       ? json_object_get_int(v) : 0;
+	if (s->restore_timeout_s < 0 || s->restore_timeout_s > 3600)
+		return ferry_error_set(err, 0, "migrate-pod: restoreTimeoutSeconds out of range");
 	return 0;
 }
 
@@ -148,10 +161,11 @@ static int phase_prepare(struct source *s, ferry_error_t *err)
 	json_object_object_add(p, "sourcePod", json_object_new_string(s->pod));
 	json_object_object_add(p, "podIP", json_object_new_string(s->info.ip));
 	json_object_object_add(p, "containers", names);
-	json_object *to;
-	if (json_object_object_get_ex(s->request, "restoreTimeoutSeconds", &to))
+	if (s->restore_timeout_s > 0)
 		json_object_object_add(p, "restoreTimeoutSeconds",
-				       json_object_new_int(json_object_get_int(to)));
+				       json_object_new_int(s->restore_timeout_s));
+	if (s->defer)
+		json_object_object_add(p, "deferTarget", json_object_new_boolean(1));
 	if (wire_send_json(&s->conn, WIRE_PREPARE, p, err) < 0 ||
 	    wire_expect(&s->conn, &s->frame, WIRE_PREPARED, err) < 0)
 		return ferry_error_prefix(err, "target %s", s->target.name);
@@ -326,12 +340,57 @@ static int send_empty_dirs(struct source *s, ferry_error_t *err)
 	return 0;
 }
 
+static void cni_cfg(const struct source *s, struct cni_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->node, sizeof(cfg->node), "%s", s->a->node);
+	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", s->a->cni_data);
+}
+
+static void hold_what(const struct source *s, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s/%s", s->target.name, s->namespace, s->target_pod);
+}
+
+/* Deferred target: the source pod is about to be deleted, and the kubelet's
+ * CNI DEL of its sandbox must not free the address that is moving. */
+static int hold_address(struct source *s, ferry_error_t *err)
+{
+	struct cni_config cfg;
+	char what[400];
+	cni_cfg(s, &cfg);
+	hold_what(s, what, sizeof(what));
+	if (cniipam_owner(&cfg, s->info.ip, s->owner_key, s->owner_pod, err) < 0 ||
+	    cniipam_hold(&cfg, s->info.ip, what, err) < 0)
+		return ferry_error_prefix(err, "hold %s in this node's allocator", s->info.ip);
+	return 0;
+}
+
 static int phase_restore(struct source *s, ferry_error_t *err)
 {
-	report_phase_begin(s->report, "restore");
+	if (!s->defer)
+		report_phase_begin(s->report, "restore");
 	_cleanup_json_ json_object *done = json_object_new_object();
-	if (wire_send_json(&s->conn, WIRE_DUMP_DONE, done, err) < 0 ||
-	    wire_expect(&s->conn, &s->frame, WIRE_RESTORED, err) < 0)
+	if (wire_send_json(&s->conn, WIRE_DUMP_DONE, done, err) < 0)
+		return ferry_error_prefix(err, "restore on %s", s->target.name);
+	if (s->defer) {
+		/* the target confirms that every image arrived whole */
+		if (wire_expect(&s->conn, &s->frame, WIRE_PROGRESS, err) < 0)
+			return ferry_error_prefix(err, "staging on %s", s->target.name);
+		if (hold_address(s, err) < 0)
+			return -1;
+		s->staged = true;
+		/* PROGRESS staged: the controller deletes the source pod now and
+		 * the target pod appears when its owner re-creates it */
+		report_phase_begin(s->report, "staged");
+		/* the target waits up to the timeout for the sandbox, then as long
+		 * again for the restores */
+		int wait_s = s->restore_timeout_s > 0 ? s->restore_timeout_s
+						      : podrestore_wait_ms() / 1000;
+		if (wire_set_timeouts(s->conn.fd, (2 * wait_s + 30) * 1000, err) < 0)
+			return -1;
+	}
+	if (wire_expect(&s->conn, &s->frame, WIRE_RESTORED, err) < 0)
 		return ferry_error_prefix(err, "restore on %s", s->target.name);
 	return 0;
 }
@@ -350,11 +409,10 @@ static int phase_commit(struct source *s, ferry_error_t *err)
 		log_warn("node route for %s: %s", s->info.ip, soft.message);
 	if (staging_mark_migrated(s->info.sandbox_id, &soft) < 0)
 		log_warn("mark %s/%s migrated away: %s", s->namespace, s->pod, soft.message);
-	struct cni_config cfg = { 0 };
+	struct cni_config cfg;
 	char what[400];
-	snprintf(cfg.node, sizeof(cfg.node), "%s", s->a->node);
-	snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", s->a->cni_data);
-	snprintf(what, sizeof(what), "%s/%s/%s", s->target.name, s->namespace, s->target_pod);
+	cni_cfg(s, &cfg);
+	hold_what(s, what, sizeof(what));
 	if (cniipam_hold(&cfg, s->info.ip, what, &soft) < 0)
 		log_warn("hold %s in this node's allocator: %s", s->info.ip, soft.message);
 	_cleanup_json_ json_object *c = json_object_new_object();
@@ -363,15 +421,22 @@ static int phase_commit(struct source *s, ferry_error_t *err)
 	return 0;
 }
 
-static void phase_cleanup(struct source *s)
+static void kill_containers(struct source *s)
 {
-	report_phase_begin(s->report, "cleanup");
+	/* (after a StatefulSet hand-over the kubelet may have removed them
+	 * already: nothing to do then) */
 	for (int i = 0; i < s->info.n; i++) {
 		/* a frozen task gets SIGKILL only once thawed */
 		ferry_error_t ignored = { 0 };
 		pod_runc(s, "kill", s->info.c[i].id, "KILL", &ignored);
 		runc_resume(&s->runc, s->info.c[i].id, &ignored);
 	}
+}
+
+static void phase_cleanup(struct source *s)
+{
+	report_phase_begin(s->report, "cleanup");
+	kill_containers(s);
 	ferry_error_t ignored = { 0 };
 	fs_rm_rf(s->work, &ignored);
 }
@@ -395,6 +460,37 @@ static void rollback(struct source *s, const char *why)
 		fs_keep_logs_and_remove(s->work, keep); /* CRIU's logs stay for the operator */
 	log_info("migration of %s/%s rolled back: the source runs on (%s)", s->namespace, s->pod,
 		 why);
+}
+
+/* A failure after the checkpoint was staged with a deferred target: the
+ * source pod is being deleted (the StatefulSet hand-over), so it is not
+ * thawed: a thawed copy would run beside the one its owner re-creates.  Its
+ * containers are killed; the address goes back to the sandbox if that still
+ * runs (the controller could not delete the pod: the kubelet restarts the
+ * containers from their image), else it is freed. */
+static void abandon(struct source *s, const char *why)
+{
+	ferry_error_t e = { 0 };
+	struct cni_config cfg;
+	struct pod_info now;
+	char what[400], keep[PATH_MAX + 16];
+	_cleanup_json_ json_object *m = json_object_new_object();
+	json_object_object_add(m, "error", json_object_new_string(why));
+	wire_send_json(&s->conn, WIRE_ABORT, m, &e);
+	kill_containers(s);
+	bool alive = podinfo_find(s->a->runc_root, s->namespace, s->pod, &now, &e) == 0 &&
+		     !strcmp(now.sandbox_id, s->info.sandbox_id);
+	if (alive && netns_nft_fd(s->pod_netns, "flush ruleset\n", &e) < 0)
+		log_warn("unlock %s/%s: %s", s->namespace, s->pod, e.message);
+	cni_cfg(s, &cfg);
+	hold_what(s, what, sizeof(what));
+	if (cniipam_unhold(&cfg, s->info.ip, what, s->owner_key, s->owner_pod, alive, &e) < 0)
+		log_warn("give %s back: %s", s->info.ip, e.message);
+	snprintf(keep, sizeof(keep), "%s/logs/%s_%s", staging_state_dir(), s->namespace, s->pod);
+	fs_keep_logs_and_remove(s->work, keep);
+	log_error("migration of %s/%s failed after its checkpoint was staged on %s (%s): the source "
+		  "pod was handed over, its containers are stopped%s", s->namespace, s->pod,
+		  s->target.name, why, alive ? "; its sandbox still runs" : "");
 }
 
 int podmigrate_source(const struct k8s_agent *a, json_object *request,
@@ -425,6 +521,8 @@ int podmigrate_source(const struct k8s_agent *a, json_object *request,
 		rc = phase_commit(&s, err);
 	if (rc == 0)
 		phase_cleanup(&s);
+	else if (!s.committed && s.staged)
+		abandon(&s, err->message);
 	else if (!s.committed)
 		rollback(&s, err->message);
 	report_finish(report, rc < 0 ? err->message : NULL);

@@ -3,6 +3,9 @@
  * staging directory for the target pod, filled from the source's stream, then
  * handed to ferry-runc container by container (`ready`), and watched until
  * ferry-runc has restored them all (`restored`) or one failed (`failed`).
+ * With deferTarget (a StatefulSet hand-over) the target pod does not exist
+ * yet when the images arrive: PROGRESS staged tells the source they are all
+ * here, then the wait for the pod's sandbox is restoreTimeoutSeconds long.
  */
 #include "k8snode/podmigrate.h"
 #include "k8snode/podinfo.h"
@@ -30,6 +33,7 @@ struct target {
 	char names[POD_RESTORE_MAX][64];
 	int n;
 	int wait_ms;            /* for ferry-runc to restore every container */
+	bool defer;             /* the target pod is created only after the staging */
 	struct stream_receiver rx;
 	struct wire_frame frame;
 };
@@ -93,7 +97,8 @@ static int prepare(struct target *t, json_object *p, ferry_error_t *err)
 	if (fs_replace_file(path, list, len, err) < 0)
 		return -1;
 	snprintf(t->rx.roots[SPACE_IMAGES], sizeof(t->rx.roots[0]), "%s", t->dir);
-	json_object *to;
+	json_object *to, *d;
+	t->defer = json_object_object_get_ex(p, "deferTarget", &d) && json_object_get_boolean(d);
 	t->wait_ms = podrestore_wait_ms();
 	if (json_object_object_get_ex(p, "restoreTimeoutSeconds", &to) &&
 	    json_object_get_int(to) > 0 && json_object_get_int(to) <= 3600)
@@ -208,6 +213,16 @@ int podmigrate_target(const struct k8s_agent *a, struct wire_conn *sock, json_ob
 	}
 	if (rc == 0)
 		rc = receive(&t, err);
+	if (rc == 0 && t.defer) {
+		/* every image arrived whole: the source may hand the pod over (its
+		 * owner re-creates it here, which can take a while) */
+		_cleanup_json_ json_object *st = json_object_new_object();
+		json_object_object_add(st, "phase", json_object_new_string("staged"));
+		rc = wire_send_json(sock, WIRE_PROGRESS, st, err);
+		if (rc == 0)
+			log_info("%s/%s staged; waiting up to %d s for its pod", t.namespace, t.pod,
+				 t.wait_ms / 1000);
+	}
 	double received = clock_now_ms();
 	_cleanup_fd_ int netns = rc == 0 ? target_netns(a, &t, err) : -1;
 	if (rc == 0 && netns < 0)
