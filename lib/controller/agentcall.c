@@ -129,13 +129,16 @@ json_object *agentcall_run(const struct agentcall *a, json_object *request, ferr
 				a->on_progress(p, a->data);
 			continue;
 		}
-		if (f.type == WIRE_RESULT)
+		if (f.type == WIRE_RESULT) {
 			result = wire_frame_json(&f, err);
-		else if (f.type == WIRE_ERROR)
+		} else if (f.type == WIRE_ERROR) {
+			if (a->agent_error)
+				*a->agent_error = true;
 			wire_frame_error(&f, err);
-		else
+		} else {
 			ferry_error_set(err, 0, "protocol error: the agent sent %s",
 					wire_type_name(f.type));
+		}
 		break;
 	}
 out:

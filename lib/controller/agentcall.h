@@ -11,6 +11,7 @@
 #ifndef FERRY_CONTROLLER_AGENTCALL_H
 #define FERRY_CONTROLLER_AGENTCALL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <json-c/json.h>
 #include <openssl/ssl.h>
@@ -28,6 +29,7 @@ struct agentcall {
 	int64_t deadline_ms;       /* k8s_monotonic_ms() deadline for the whole exchange */
 	agentcall_progress_fn on_progress;
 	void *data;
+	bool *agent_error;         /* optional: set when the agent itself answered ERROR */
 };
 
 /* Sends request and follows the exchange; returns RESULT's object (new

@@ -6,6 +6,7 @@
 #include "controller/metrics.h"
 #include "controller/migration.h"
 #include "controller/names.h"
+#include "controller/webhookserver.h"
 #include "k8s/client.h"
 #include "k8s/lease.h"
 #include "k8s/object.h"
@@ -34,6 +35,7 @@ struct ctl {
 	pthread_mutex_t lock;
 	char inflight[MAX_INFLIGHT][320];
 	char watch_path[512];
+	bool webhook;              /* serving the admission webhook */
 };
 
 struct job {
@@ -215,12 +217,21 @@ static int lead(struct ctl *c, struct k8s_lease *lease, ferry_error_t *err)
 	pthread_t wt;
 	bool watching = false;
 	int retry_ms = lease->duration_seconds * 1000 / 5;
+	bool registered = false;
 	while (!atomic_load(&stop_flag)) {
 		ferry_error_t e = { 0 };
 		int rc = k8s_lease_try(lease, &e);
 		if (rc < 0)
 			log_warn("lease: %s", e.message);
 		metrics_set_leader(lease->leader);
+		/* the API server must call the leader's webhook: its hand-over
+		 * table is the one the migrations fill */
+		if (lease->leader && !registered && c->webhook) {
+			ferry_error_t we = { 0 };
+			registered = webhook_register(&c->client, &we) == 0;
+			if (!registered)
+				log_warn("webhook: %s", we.message);
+		}
 		if (lease->leader && !watching) {
 			if (pthread_create(&wt, NULL, watch_thread, c) != 0)
 				return ferry_error_set(err, 0, "cannot start the watch thread");
@@ -272,6 +283,18 @@ int controller_run(const struct controller_opts *o, ferry_error_t *err)
 		tls_context_free(tls);
 		goto fail;
 	}
+	const char *wip = o->webhook_ip && *o->webhook_ip ? o->webhook_ip : getenv("POD_IP");
+	if (o->webhook_port > 0 && wip && *wip) {
+		if (webhook_server_start(wip, o->webhook_port, err) < 0) {
+			metrics_stop();
+			tls_context_free(tls);
+			goto fail;
+		}
+		c.webhook = true;
+	} else {
+		log_info("webhook: off (%s): StatefulSet pods cannot be migrated",
+			 o->webhook_port > 0 ? "no --webhook-ip and no POD_IP" : "--webhook-port 0");
+	}
 	c.env = (struct migration_env){ .client = &c.client,
 					.agent_port = o->agent_port > 0 ? o->agent_port : FERRY_AGENT_PORT,
 					.tls = tls };
@@ -301,6 +324,7 @@ int controller_run(const struct controller_opts *o, ferry_error_t *err)
 		 c.watch_path, lease.namespace, lease.name);
 	int rc = lead(&c, &lease, err);
 	metrics_stop();
+	webhook_server_stop();
 	/* detached workers may still use the context: it lives until exit */
 	k8s_client_free(&c.client);
 	return rc;

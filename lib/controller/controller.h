@@ -10,6 +10,10 @@
  * predecessor (phase Preparing/Transferring/Restoring, not its own) marks it
  * Failed: only the agent knows whether that one committed, and the agent's
  * commit protocol keeps the workload whole either way.
+ *
+ * Every replica serves the pod admission webhook (webhookserver.h) on its
+ * own address; the leader registers its own in the
+ * MutatingWebhookConfiguration, retried until it is written.
  */
 #ifndef FERRY_CONTROLLER_CONTROLLER_H
 #define FERRY_CONTROLLER_CONTROLLER_H
@@ -27,6 +31,9 @@ struct controller_opts {
 	int lease_seconds;            /* default 15 */
 	int agent_port;               /* default 7070 */
 	int watch_timeout;            /* server-side watch timeout, default 300 */
+	const char *webhook_ip;       /* the address the API server calls (default $POD_IP);
+				       * NULL/"" = no webhook: StatefulSet pods are refused */
+	int webhook_port;             /* default 9443; 0 = no webhook */
 };
 
 int controller_run(const struct controller_opts *o, ferry_error_t *err);

@@ -9,6 +9,8 @@
 #include "controller/status.h"
 #include "controller/targetpod.h"
 #include "controller/validate.h"
+#include "controller/handover.h"
+#include "controller/webhookserver.h"
 #include "k8s/events.h"
 #include "k8s/lease.h"
 #include "k8s/object.h"
@@ -34,6 +36,12 @@ struct migration {
 	int64_t start_ms, deadline_ms;
 	int64_t bytes;
 	char agent_phase[32];
+	/* StatefulSet pods: the pod keeps its name; the source is deleted once
+	 * the checkpoint is staged and the webhook binds its successor to the
+	 * target node (see docs/kubernetes.md) */
+	bool sts, staged, source_deleted, agent_error;
+	char source_uid[64];
+	char handover_err[600];
 };
 
 static const char *spec_str(struct migration *m, const char *key, const char *def)
@@ -214,6 +222,15 @@ static json_object *agent_request(struct migration *m, int port)
 	json_object_object_add(r, "maxDowntimeMs",
 			       json_object_new_int64(k8s_int(m->pm, "spec.maxDowntimeMs", 0)));
 	json_object_object_add(r, "migration", json_object_new_string(m->name));
+	if (m->sts) {
+		/* the target pod appears only after the source is deleted: the
+		 * target agent waits for it, bounded by what is left of the
+		 * migration's own timeout */
+		int64_t left = (m->deadline_ms - k8s_monotonic_ms()) / 1000 - 15;
+		json_object_object_add(r, "deferTarget", json_object_new_boolean(1));
+		json_object_object_add(r, "restoreTimeoutSeconds",
+				       json_object_new_int((int)(left < 10 ? 10 : left > 120 ? 120 : left)));
+	}
 	return r;
 }
 
@@ -223,12 +240,74 @@ static const char *status_phase_of(const char *agent_phase)
 		const char *agent, *status;
 	} map[] = { { "prepare", "Preparing" }, { "freeze", "Preparing" },
 		    { "dump", "Transferring" }, { "rootfs", "Transferring" },
+		    { "staged", "Restoring" },
 		    { "restore", "Restoring" }, { "commit", "Restoring" },
 		    { "postcopy", "Restoring" }, { "cleanup", "Restoring" } };
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (!strcmp(map[i].agent, agent_phase))
 			return map[i].status;
 	return NULL;
+}
+
+/* DELETE of the source pod, grace 0, only if it is still the pod we
+ * validated (UID precondition). 404 counts as done. */
+static int delete_source_exact(struct migration *m, ferry_error_t *err)
+{
+	char path[512];
+	long status = 0;
+	pod_path(m, k8s_str(m->v.pod, "metadata.name"), path, sizeof(path));
+	_cleanup_json_ json_object *opts = json_object_new_object();
+	json_object_object_add(opts, "apiVersion", json_object_new_string("v1"));
+	json_object_object_add(opts, "kind", json_object_new_string("DeleteOptions"));
+	json_object_object_add(opts, "gracePeriodSeconds", json_object_new_int(0));
+	json_object_object_add(k8s_ensure(opts, "preconditions"), "uid",
+			       json_object_new_string(m->source_uid));
+	_cleanup_json_ json_object *r = k8s_request(m->c, "DELETE", path, opts, K8S_JSON, &status, err);
+	if (!r && status == 404) {
+		ferry_error_clear(err);
+		return 0;
+	}
+	return r ? 0 : -1;
+}
+
+/* PROGRESS staged (StatefulSet pods): the checkpoint is complete on the
+ * target node.  The hand-over entry first (the webhook binds the pod's
+ * successor to the target node), then the source pod goes; its StatefulSet
+ * re-creates it.  On failure the entry goes again and the agent, which
+ * waits for a target pod that will not come, gives up after its restore
+ * timeout. */
+static void hand_over_statefulset_pod(struct migration *m)
+{
+	ferry_error_t err = { 0 };
+	char msg[700];
+	const char *target = k8s_str(m->target_node, "metadata.name");
+	struct handover h = { 0 };
+	snprintf(h.ns, sizeof(h.ns), "%s", m->ns);
+	snprintf(h.pod, sizeof(h.pod), "%s", m->target_pod);
+	snprintf(h.node, sizeof(h.node), "%s", target);
+	snprintf(h.pod_ip, sizeof(h.pod_ip), "%s", k8s_str(m->v.pod, "status.podIP"));
+	snprintf(h.migration, sizeof(h.migration), "%s", m->name);
+	snprintf(h.source_uid, sizeof(h.source_uid), "%s", m->source_uid);
+	if (!handover_put(&h)) {
+		snprintf(m->handover_err, sizeof(m->handover_err),
+			 "the controller's hand-over table is full (%d StatefulSet pods at once)",
+			 HANDOVER_MAX);
+		return;
+	}
+	if (delete_source_exact(m, &err) < 0) {
+		handover_drop(m->ns, m->target_pod, m->name);
+		snprintf(m->handover_err, sizeof(m->handover_err), "delete the source pod: %s",
+			 err.message);
+		log_warn("%s/%s: %s", m->ns, m->name, m->handover_err);
+		return;
+	}
+	m->source_deleted = true;
+	snprintf(msg, sizeof(msg), "checkpoint staged on %s; source pod deleted, its StatefulSet "
+				   "re-creates %s there (admission webhook) and ferry restores it",
+		 target, m->target_pod);
+	pm_status_condition(&m->st, "SourceDeleted", true, "HandedOver", msg);
+	write_status(m, NULL, msg);
+	log_info("%s/%s: %s", m->ns, m->name, msg);
 }
 
 static void on_progress(json_object *p, void *data)
@@ -242,6 +321,10 @@ static void on_progress(json_object *p, void *data)
 		m->bytes = bytes;
 	if (!strcmp(phase, "commit") || !strcmp(phase, "postcopy") || !strcmp(phase, "cleanup"))
 		m->committed = true;
+	if (!strcmp(phase, "staged") && m->sts && !m->staged) {
+		m->staged = true;
+		hand_over_statefulset_pod(m);
+	}
 	if (!strcmp(phase, m->agent_phase))
 		return;
 	snprintf(m->agent_phase, sizeof(m->agent_phase), "%s", phase);
@@ -273,7 +356,8 @@ static int call_agent(struct migration *m, ferry_error_t *err)
 	_cleanup_json_ json_object *req = agent_request(m, m->env->agent_port);
 	struct agentcall a = { .address = addr, .port = m->env->agent_port, .tls = m->env->tls,
 			       .node = m->source_node, .deadline_ms = m->deadline_ms,
-			       .on_progress = on_progress, .data = m };
+			       .on_progress = on_progress, .data = m,
+			       .agent_error = &m->agent_error };
 	_cleanup_json_ json_object *res = agentcall_run(&a, req, err);
 	if (!res)
 		return -1;
@@ -316,7 +400,10 @@ static bool wait_target_ready(struct migration *m)
 	for (;;) {
 		ferry_error_t err = { 0 };
 		_cleanup_json_ json_object *t = k8s_get(m->c, path, NULL, &err);
-		if (t && pod_ready(t))
+		const char *uid = t ? k8s_str(t, "metadata.uid") : NULL;
+		/* a StatefulSet pod's successor has the same name: not the source */
+		bool successor = !m->sts || (uid && strcmp(uid, m->source_uid));
+		if (t && successor && pod_ready(t))
 			return true;
 		if (!t)
 			log_warn("%s/%s: target pod %s: %s", m->ns, m->name, m->target_pod,
@@ -357,6 +444,8 @@ static int hand_over(struct migration *m, ferry_error_t *err)
 	_cleanup_json_ json_object *r2 = k8s_merge_patch(m->c, path, rel, NULL, err);
 	if (!r2)
 		return ferry_error_prefix(err, "release target pod %s", m->target_pod);
+	if (m->sts)
+		return 0; /* the source went at the staging; this name is the successor's */
 	pod_path(m, src, path, sizeof(path));
 	return k8s_delete(m->c, path, 0, err) < 0 ? ferry_error_prefix(err, "delete source pod %s", src)
 						  : 0;
@@ -404,10 +493,66 @@ static void fail(struct migration *m, const ferry_error_t *err)
 {
 	if (!m->committed) {
 		delete_target(m);
-		if (m->marked)
+		if (m->marked && !m->source_deleted)
 			unmark_source(m);
 	}
 	finish(m, false, err->message);
+}
+
+/* After a failed StatefulSet hand-over: the pod its StatefulSet re-created
+ * for this migration (bound to the target node, waiting for a checkpoint
+ * that will not be restored) is deleted, so the StatefulSet starts it again
+ * from its image.  A pod that this migration did not make is left alone. */
+static bool replace_successor(struct migration *m)
+{
+	char path[512];
+	ferry_error_t err = { 0 };
+	pod_path(m, m->target_pod, path, sizeof(path));
+	_cleanup_json_ json_object *p = k8s_get(m->c, path, NULL, &err);
+	const char *uid = p ? k8s_str(p, "metadata.uid") : NULL;
+	const char *mig = p ? k8s_annotation(p, FERRY_ANN_MIGRATION) : NULL;
+	if (!uid || !strcmp(uid, m->source_uid) || !mig || strcmp(mig, m->name))
+		return false;
+	_cleanup_json_ json_object *opts = json_object_new_object();
+	json_object_object_add(opts, "gracePeriodSeconds", json_object_new_int(0));
+	json_object_object_add(k8s_ensure(opts, "preconditions"), "uid", json_object_new_string(uid));
+	_cleanup_json_ json_object *r = k8s_request(m->c, "DELETE", path, opts, K8S_JSON, NULL, &err);
+	if (!r)
+		log_warn("%s/%s: delete the re-created pod %s: %s", m->ns, m->name, m->target_pod,
+			 err.message);
+	return r != NULL;
+}
+
+/* A failure once the checkpoint was staged with a deferred target pod. */
+static void fail_staged(struct migration *m, const ferry_error_t *err)
+{
+	char msg[1800];
+	const char *target = k8s_str(m->target_node, "metadata.name");
+	handover_drop(m->ns, m->target_pod, m->name);
+	if (!m->source_deleted) {
+		snprintf(msg, sizeof(msg), "the checkpoint was staged on %s but the pod could not be "
+					   "handed over (%s); the agent then gave up: %s. The source "
+					   "pod's containers were stopped at the hand-over point: its "
+					   "kubelet starts them again from their image",
+			 target, m->handover_err[0] ? m->handover_err : "unknown", err->message);
+	} else if (m->agent_error) {
+		bool replaced = replace_successor(m);
+		snprintf(msg, sizeof(msg), "the source pod was deleted once its checkpoint was staged "
+					   "on %s (StatefulSet hand-over), then the restore failed: "
+					   "%s. The pod's in-memory state is lost; %s (its volume "
+					   "claim and data are kept)",
+			 target, err->message,
+			 replaced ? "the re-created pod was deleted, so its StatefulSet starts it "
+				    "afresh from its image"
+				  : "its StatefulSet starts it afresh from its image");
+	} else {
+		snprintf(msg, sizeof(msg), "the source pod was deleted once its checkpoint was staged "
+					   "on %s (StatefulSet hand-over), then: %s. The agents may "
+					   "still restore it there (ferry-runc restores the staged "
+					   "checkpoint if the re-created pod starts in time); look at "
+					   "pod %s", target, err->message, m->target_pod);
+	}
+	finish(m, false, msg);
 }
 
 static bool timed_out(struct migration *m, ferry_error_t *err)
@@ -429,12 +574,14 @@ static int validate_and_pick(struct migration *m, ferry_error_t *err)
 		return ferry_error_set(err, 0, "spec.timeoutSeconds must be positive");
 	if (validate_pod(m->c, m->ns, spec_str(m, "podName", NULL), &m->v, err) < 0)
 		return -1;
-	if (m->v.owner_kind && !strcmp(m->v.owner_kind, "StatefulSet"))
-		return ferry_error_set(err, 0, "pod %s belongs to StatefulSet %s: StatefulSet pods "
-					       "keep their name, which needs the admission hand-over "
-					       "described in docs/kubernetes.md; not implemented yet",
+	m->sts = m->v.owner_kind && !strcmp(m->v.owner_kind, "StatefulSet");
+	char why[300];
+	if (m->sts && !webhook_ready(why, sizeof(why)))
+		return ferry_error_set(err, 0, "pod %s belongs to StatefulSet %s: it keeps its name, "
+					       "which needs the controller's admission webhook: %s",
 				       k8s_str(m->v.pod, "metadata.name"),
-				       k8s_str(m->v.owner, "metadata.name"));
+				       k8s_str(m->v.owner, "metadata.name"), why);
+	snprintf(m->source_uid, sizeof(m->source_uid), "%s", k8s_str(m->v.pod, "metadata.uid") ?: "");
 	snprintf(m->source_node, sizeof(m->source_node), "%s", k8s_str(m->v.pod, "spec.nodeName"));
 	m->target_node = pick_target_node(m->c, m->v.pod, spec_str(m, "targetNode", NULL), err);
 	return m->target_node ? 0 : -1;
@@ -457,15 +604,30 @@ static void run(struct migration *m)
 	pm_status_str(&m->st, "targetNode", target);
 	pm_status_str(&m->st, "podIP", k8s_str(m->v.pod, "status.podIP"));
 	pm_status_condition(&m->st, "Validated", true, "Validated", "pod, volumes and node checked");
-	write_status(m, "Preparing", "creating the target pod");
-	if (mark_source(m, &err) < 0 || timed_out(m, &err) || create_target(m, &err) < 0)
+	write_status(m, "Preparing", m->sts ? "marking the source pod" : "creating the target pod");
+	if (mark_source(m, &err) < 0 || timed_out(m, &err) || (!m->sts && create_target(m, &err) < 0))
 		return fail(m, &err);
-	snprintf(msg, sizeof(msg), "migrating pod %s from %s to %s as %s", spec_str(m, "podName", ""),
-		 m->source_node, target, m->target_pod);
-	pm_status_condition(&m->st, "TargetPodCreated", true, "Created", m->target_pod);
+	if (m->sts) {
+		/* the pod keeps its name: its successor is created by its
+		 * StatefulSet once the source is gone (hand_over_statefulset_pod) */
+		snprintf(m->target_pod, sizeof(m->target_pod), "%s", k8s_str(m->v.pod, "metadata.name"));
+		pm_status_str(&m->st, "targetPod", m->target_pod);
+		snprintf(msg, sizeof(msg), "migrating StatefulSet pod %s from %s to %s (it keeps its "
+					   "name: its StatefulSet re-creates it there once the "
+					   "checkpoint is staged)", m->target_pod, m->source_node, target);
+		pm_status_condition(&m->st, "TargetPodCreated", false, "Deferred",
+				    "the StatefulSet re-creates the pod on the target node after "
+				    "the checkpoint is staged");
+	} else {
+		snprintf(msg, sizeof(msg), "migrating pod %s from %s to %s as %s",
+			 spec_str(m, "podName", ""), m->source_node, target, m->target_pod);
+		pm_status_condition(&m->st, "TargetPodCreated", true, "Created", m->target_pod);
+	}
 	write_status(m, NULL, msg);
 	k8s_event(m->c, m->v.pod, "Normal", "MigrationStarted", "%s (PodMigration %s)", msg, m->name);
 	if (timed_out(m, &err) || call_agent(m, &err) < 0) {
+		if (!m->committed && m->staged)
+			return fail_staged(m, &err);
 		if (!m->committed)
 			return fail(m, &err);
 		/* the agent reported the commit, then its answer was lost: the
@@ -485,6 +647,9 @@ static void run(struct migration *m)
 			  "target pod %s was not Ready within spec.timeoutSeconds; handing over anyway",
 			  m->target_pod);
 	}
+	if (m->sts)
+		pm_status_condition(&m->st, "TargetPodCreated", true, "CreatedByStatefulSet",
+				    m->target_pod);
 	if (hand_over(m, &err) < 0) {
 		snprintf(msg, sizeof(msg), "migrated to %s as %s, but the hand-over failed: %s", target,
 			 m->target_pod, err.message);
@@ -508,6 +673,8 @@ void migration_run(const struct migration_env *env, json_object *pm)
 	metrics_migration_started();
 	log_info("%s/%s: migrating pod %s", m.ns, m.name, spec_str(&m, "podName", "?"));
 	run(&m);
+	if (m.sts && m.target_pod[0])
+		handover_drop(m.ns, m.target_pod, m.name);
 	validated_free(&m.v);
 	json_object_put(m.target_node);
 	json_object_put(m.held_keys);
