@@ -16,6 +16,15 @@ HELLO_OK, reads the REQUEST and saves it as OUTDIR/request-N.json, then:
           the peer, standing in for the target's kubelet too, sets the target
           pod's Ready condition with $PEER_KUBECTL before PROGRESS commit)
   silent  says nothing after the REQUEST (timeout tests)
+  sts     a StatefulSet pod's deferred target: PROGRESS prepare, freeze, dump,
+          rootfs, staged; then it stands in for the StatefulSet controller
+          and the target kubelet: waits until the source pod is deleted,
+          creates OUTDIR/successor.yaml (the same name; the controller's
+          webhook mutates it), saves what the API server made of it as
+          OUTDIR/successor.json, sets it Running and Ready, then PROGRESS
+          commit, cleanup and RESULT
+  sts-fail as sts up to the successor's creation, then ERROR {error:
+          "restore of container app failed: test failure"}
 Serves CONNECTIONS connections (default 1) one after the other, then exits."""
 import json
 import subprocess
@@ -67,6 +76,46 @@ def ready(request):
                    stdout=subprocess.DEVNULL, check=False)
 
 
+def kubectl(*args, **kw):
+    return subprocess.run([os.environ["PEER_KUBECTL"], *args], capture_output=True, text=True,
+                          check=False, **kw)
+
+
+def successor(request, outdir):
+    """The StatefulSet controller re-creates the pod once the source is gone."""
+    ns, name = request["namespace"], request["pod"]
+    for _ in range(150):
+        r = kubectl("-n", ns, "get", "pod", name, "-o", "jsonpath={.metadata.uid}")
+        if r.returncode != 0 or r.stdout != request["podUID"]:
+            break
+        time.sleep(0.1)
+    r = kubectl("-n", ns, "create", "-f", os.path.join(outdir, "successor.yaml"), "-o", "json")
+    with open(os.path.join(outdir, "successor.json"), "w") as f:
+        f.write(r.stdout or "{}")
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    status = {"status": {"phase": "Running", "podIP": request["podIP"],
+                         "conditions": [{"type": "Ready", "status": "True",
+                                         "lastTransitionTime": now}]}}
+    kubectl("-n", ns, "patch", "pod", name, "--subresource=status", "--type=merge", "-p",
+            json.dumps(status))
+
+
+def serve_sts(conn, mode, outdir, request):
+    sent = 0
+    for phase in ["prepare", "freeze", "dump", "rootfs", "staged"]:
+        sent += 1000000
+        send(conn, PROGRESS, {"phase": phase, "bytes_sent": sent, "elapsed_ms": 10})
+        time.sleep(0.2)
+    successor(request, outdir)
+    if mode == "sts-fail":
+        send(conn, ERROR, {"error": "restore of container app failed: test failure"})
+        return
+    for phase in ["commit", "cleanup"]:
+        send(conn, PROGRESS, {"phase": phase, "bytes_sent": sent, "elapsed_ms": 10})
+        time.sleep(0.2)
+    send(conn, RESULT, {"result": "ok", "downtime_ms": 321, "bytes": sent})
+
+
 def serve(conn, mode, outdir, n):
     ftype, hello = recv(conn)
     assert ftype == HELLO, ftype
@@ -80,6 +129,9 @@ def serve(conn, mode, outdir, n):
                             "ou": subject.get("organizationalUnitName")}}, f)
     if mode == "silent":
         time.sleep(60)
+        return
+    if mode.startswith("sts"):
+        serve_sts(conn, mode, outdir, request)
         return
     sent = 0
     for phase in ["prepare", "freeze", "dump", "rootfs", "restore", "commit"]:

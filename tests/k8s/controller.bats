@@ -27,7 +27,8 @@ setup_file() {
 	mknode node2
 	mknode node3 False
 	mknode node4 True none
-	start_controller c1 --metrics-addr 127.0.0.1:19464 --watch-timeout 5
+	start_controller c1 --metrics-addr 127.0.0.1:19464 --watch-timeout 5 \
+		--webhook-ip 127.0.0.1 --webhook-port "$WEBHOOK_PORT"
 	wait_holder c1
 }
 
@@ -74,6 +75,42 @@ spec:
     spec: {containers: [{name: app, image: ferry.local/busybox:1.35}]}
 EOY
 	k get rs "$1" -o jsonpath='{.metadata.uid}'
+}
+
+# mksts NAME: a StatefulSet object (no controller-manager runs, so it makes no pods)
+mksts() {
+	k apply -f - >/dev/null <<EOY
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: $1}
+spec:
+  serviceName: $1
+  replicas: 1
+  selector: {matchLabels: {app: $1}}
+  template:
+    metadata: {labels: {app: $1}}
+    spec: {runtimeClassName: ferry, containers: [{name: app, image: ferry.local/busybox:1.35}]}
+EOY
+	k get sts "$1" -o jsonpath='{.metadata.uid}'
+}
+
+# sts_pod STS UID: its pod STS-0 running on node1, and in $PEER/successor.yaml the pod its
+# StatefulSet controller would create again (no node: the webhook picks it)
+sts_pod() {
+	local owner="[{apiVersion: apps/v1, kind: StatefulSet, name: $1, uid: $2, controller: true, blockOwnerDeletion: true}]"
+	mkpod "$1-0" node1 ferry "" "{app: $1, statefulset.kubernetes.io/pod-name: $1-0}" "$owner"
+	cat >"$PEER/successor.yaml" <<EOY
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1-0
+  labels: {app: $1, statefulset.kubernetes.io/pod-name: $1-0}
+  ownerReferences: $owner
+spec:
+  runtimeClassName: ferry
+  hostname: $1-0
+  containers: [{name: app, image: ferry.local/busybox:1.35}]
+EOY
 }
 
 events_for() { k get events --field-selector "involvedObject.name=$1" -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}'; }
@@ -288,6 +325,88 @@ EOY
 	[ "$status" -ne 0 ]
 	[ -z "$(k get pod slow -o jsonpath='{.metadata.annotations.ferry\.dev/migrating}')" ]
 	stop_peer
+}
+
+@test "admission webhook: registered by the leader (URL, CA, Ignore, StatefulSet pods only); other pods pass unchanged" {
+	for ((i = 0; i < 50; i++)); do
+		url=$(k get mutatingwebhookconfiguration ferry-controller -o jsonpath='{.webhooks[0].clientConfig.url}' 2>/dev/null) || true
+		[ -n "$url" ] && break
+		sleep 0.1
+	done
+	[ "$url" = "https://127.0.0.1:$WEBHOOK_PORT/mutate-pods" ]
+	w() { k get mutatingwebhookconfiguration ferry-controller -o jsonpath="{.webhooks[0].$1}"; }
+	[ "$(w failurePolicy)" = Ignore ]
+	[ "$(w sideEffects)" = None ]
+	[ "$(w 'objectSelector.matchExpressions[0].key')" = statefulset.kubernetes.io/pod-name ]
+	[ "$(w 'rules[0].operations[0]')" = CREATE ]
+	# the caBundle is the CA of the certificate the controller serves
+	w clientConfig.caBundle | base64 -d >"$BATS_TEST_TMPDIR/ca.pem"
+	curl -sS --cacert "$BATS_TEST_TMPDIR/ca.pem" -X POST "$url" -H 'Content-Type: application/json' \
+		-d '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1","kind":{"kind":"Pod"},"resource":{"resource":"pods"},"namespace":"default","operation":"CREATE","object":{"metadata":{"name":"x"}}}}' \
+		>"$BATS_TEST_TMPDIR/answer.json"
+	[ "$(jq -r .response.uid "$BATS_TEST_TMPDIR/answer.json")" = u-1 ]
+	[ "$(jq -r .response.allowed "$BATS_TEST_TMPDIR/answer.json")" = true ]
+	[ "$(jq -r .response.patch "$BATS_TEST_TMPDIR/answer.json")" = null ]
+	# a StatefulSet pod that is not being handed over is created as it is
+	mkpod lone-0 node1 ferry "" "{app: lone, statefulset.kubernetes.io/pod-name: lone-0}"
+	[ "$(k get pod lone-0 -o jsonpath='{.spec.nodeName}')" = node1 ]
+	[ -z "$(k get pod lone-0 -o jsonpath='{.metadata.annotations}')" ]
+	k delete pod lone-0 --grace-period=0 >/dev/null
+}
+
+@test "StatefulSet pod: source deleted once staged, the webhook binds its successor (same name) to the target as a restore pod, Succeeded" {
+	uid=$(mksts web)
+	start_peer sts
+	sts_pod web "$uid"
+	src_uid=$(k get pod web-0 -o jsonpath='{.metadata.uid}')
+	ip=$(k get pod web-0 -o jsonpath='{.status.podIP}')
+	mkpm pm-sts web-0 node2 30
+	wait_phase pm-sts Succeeded
+	# the agent was asked to defer the target pod, which keeps the name
+	req=$PEER/request-0.json
+	[ "$(jq -r .request.targetPod "$req")" = web-0 ]
+	[ "$(jq -r .request.deferTarget "$req")" = true ]
+	[ "$(jq -r .request.restoreTimeoutSeconds "$req")" -ge 10 ]
+	# what the API server made of the StatefulSet's new pod: bound to the target, a restore pod
+	s=$PEER/successor.json
+	[ "$(jq -r .metadata.uid "$s")" != "$src_uid" ]
+	[ "$(jq -r .spec.nodeName "$s")" = node2 ]
+	[ "$(jq -r '.metadata.annotations["ferry.dev/restore"]' "$s")" = true ]
+	[ "$(jq -r '.metadata.annotations["ferry.dev/pod-ip"]' "$s")" = "$ip" ]
+	[ "$(jq -r '.metadata.annotations["ferry.dev/migration"]' "$s")" = pm-sts ]
+	[ "$(jq -r '.metadata.annotations["ferry.dev/source-pod"]' "$s")" = web-0 ]
+	grep -q "webhook: pod default/web-0 (PodMigration pm-sts): bound to node2" "$BATS_FILE_TMPDIR/c1.log"
+	# after the commit: the successor is an ordinary pod, its owner unchanged
+	[ "$(k get pod web-0 -o jsonpath='{.metadata.uid}')" = "$(jq -r .metadata.uid "$s")" ]
+	[ -z "$(k get pod web-0 -o jsonpath='{.metadata.annotations.ferry\.dev/restore}')" ]
+	[ "$(k get pod web-0 -o jsonpath='{.metadata.ownerReferences[0].uid}')" = "$uid" ]
+	[ "$(pm_field pm-sts .status.targetPod)" = web-0 ]
+	[ "$(pm_field pm-sts .status.downtimeMs)" = 321 ]
+	pm_field pm-sts '.status.conditions[?(@.type=="SourceDeleted")].status' | grep -qx True
+	pm_field pm-sts '.status.conditions[?(@.type=="Committed")].status' | grep -qx True
+	# the hand-over entry is gone: the pod's next re-creation is left alone
+	k delete pod web-0 --grace-period=0 >/dev/null
+	k create -f "$PEER/successor.yaml" >/dev/null
+	[ -z "$(k get pod web-0 -o jsonpath='{.spec.nodeName}')" ]
+	[ -z "$(k get pod web-0 -o jsonpath='{.metadata.annotations}')" ]
+	k delete pod web-0 --grace-period=0 >/dev/null
+}
+
+@test "StatefulSet pod: the restore fails after the hand-over: Failed, memory state lost, the successor deleted for a fresh start" {
+	uid=$(mksts db)
+	start_peer sts-fail
+	sts_pod db "$uid"
+	mkpm pm-sts-fail db-0 node2 30
+	wait_phase pm-sts-fail Failed
+	msg=$(pm_field pm-sts-fail .status.message)
+	echo "$msg"
+	[[ "$msg" == *"deleted once its checkpoint was staged on node2"* ]]
+	[[ "$msg" == *"restore of container app failed: test failure"* ]]
+	[[ "$msg" == *"in-memory state is lost"* ]]
+	[ "$(jq -r .spec.nodeName "$PEER/successor.json")" = node2 ]
+	# the successor bound to node2 for the restore is gone (its StatefulSet would start it afresh)
+	run k get pod db-0
+	[ "$status" -ne 0 ]
 }
 
 @test "TLS: an agent with another node's certificate is refused; no certificate, no controller" {

@@ -11,6 +11,7 @@ export KUBECONFIG=$APIONLY_DIR/admin.kubeconfig
 CTL_KUBECONFIG=$APIONLY_DIR/controller.kubeconfig
 KUBECTL=${FERRY_K8S_CACHE:-/var/cache/ferry/k8s}/${K8S_VERSION:-1.30.14}/bin/kubectl
 AGENT_PORT=17070
+WEBHOOK_PORT=19443
 PKI=$APIONLY_DIR/ferry-pki
 
 k() { "$KUBECTL" "$@"; }
