@@ -17,6 +17,12 @@
  * Before the commit any failure or the timeout deletes the target pod,
  * unmarks the source (which never stopped serving: the agent thaws it) and
  * ends Failed with the reason.
+ * StatefulSet pods keep their name: no target pod is created; the agent is
+ * asked to defer it (deferTarget), and on its PROGRESS staged the hand-over
+ * entry goes into handover.h's table and the source pod is deleted; the
+ * StatefulSet re-creates it and the admission webhook (webhook.h) binds it
+ * to the target node as a restore pod.  A failure after that deletion ends
+ * Failed saying the memory state is lost (docs/kubernetes.md).
  */
 #ifndef FERRY_CONTROLLER_MIGRATION_H
 #define FERRY_CONTROLLER_MIGRATION_H

@@ -24,6 +24,15 @@
  *            dropped, so their sockets' resets never leave)
  * Any failure before the commit: the target is told ABORT (its ferry-runc
  * gives up), the traffic lock is lifted and every container resumed.
+ *
+ * deferTarget (a StatefulSet pod, whose target pod has its name and can only
+ * be created once the source is deleted): after DUMP_DONE the target answers
+ * PROGRESS staged when every image is there; the source holds the pod IP in
+ * its allocator and reports phase `staged` (instead of `restore`), then
+ * waits up to restoreTimeoutSeconds (twice, plus slack) for RESTORED while
+ * the controller deletes the source pod and its StatefulSet re-creates it
+ * on the target.  A failure past `staged` does not thaw the source (it is
+ * being deleted): its containers are killed and the address given back.
  */
 #ifndef FERRY_K8SNODE_PODMIGRATE_H
 #define FERRY_K8SNODE_PODMIGRATE_H
