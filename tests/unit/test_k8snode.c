@@ -131,6 +131,47 @@ static void test_cni_allocator(void **state)
 	free(dir);
 }
 
+/* A StatefulSet hand-over holds the address before the commit; a failure
+ * gives it back to its sandbox (still running) or frees it (gone). */
+static void test_cni_hold_before_commit(void **state)
+{
+	struct cni_config cfg;
+	ferry_error_t err = { 0 };
+	char ip[16], key[600], pod[400], again[16];
+	char *dir = tu_mkdtemp();
+	assert_int_equal(parse(CONF(""), &cfg), 0);
+	snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", dir);
+	assert_int_equal(cniipam_assign(&cfg, "sb1", "eth0", "ns/web-0", ip, &err), 0);
+	assert_int_equal(cniipam_owner(&cfg, ip, key, pod, &err), 0);
+	assert_string_equal(key, "sb1/eth0");
+	assert_string_equal(pod, "ns/web-0");
+	assert_int_equal(cniipam_hold(&cfg, ip, "k8s-node2/ns/web-0", &err), 0);
+	/* the deleted sandbox's DEL does not free it */
+	assert_int_equal(cniipam_release(&cfg, "sb1", "eth0", &err), 0);
+	assert_int_equal(cniipam_owner(&cfg, ip, key, pod, &err), 0);
+	assert_string_equal(key, "migrated-to:k8s-node2/ns/web-0");
+	/* another migration's unhold does not touch it */
+	assert_int_equal(cniipam_unhold(&cfg, ip, "k8s-node3/ns/web-0", "sb1/eth0", "ns/web-0",
+					true, &err), 0);
+	assert_int_equal(cniipam_owner(&cfg, ip, key, pod, &err), 0);
+	assert_string_equal(key, "migrated-to:k8s-node2/ns/web-0");
+	/* the sandbox still runs: the address is its own again */
+	assert_int_equal(cniipam_unhold(&cfg, ip, "k8s-node2/ns/web-0", "sb1/eth0", "ns/web-0",
+					true, &err), 0);
+	assert_int_equal(cniipam_lookup(&cfg, "sb1", "eth0", again, &err), 0);
+	assert_string_equal(again, ip);
+	/* held again, and the sandbox is gone meanwhile: freed */
+	assert_int_equal(cniipam_hold(&cfg, ip, "k8s-node2/ns/web-0", &err), 0);
+	assert_int_equal(cniipam_unhold(&cfg, ip, "k8s-node2/ns/web-0", "sb1/eth0", "ns/web-0",
+					false, &err), 0);
+	assert_int_equal(cniipam_owner(&cfg, ip, key, pod, &err), 0);
+	assert_string_equal(key, "");
+	assert_int_equal(cniipam_unhold(&cfg, "nope", "x", "", "", false, &err), -1);
+	ferry_error_t ignored = { 0 };
+	fs_rm_rf(dir, &ignored);
+	free(dir);
+}
+
 static void test_staging_names(void **state)
 {
 	char dir[PATH_MAX];
@@ -152,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_runc_other_calls),
 		cmocka_unit_test(test_cni_config),
 		cmocka_unit_test(test_cni_allocator),
+		cmocka_unit_test(test_cni_hold_before_commit),
 		cmocka_unit_test(test_staging_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
