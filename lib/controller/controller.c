@@ -285,12 +285,11 @@ int controller_run(const struct controller_opts *o, ferry_error_t *err)
 	}
 	const char *wip = o->webhook_ip && *o->webhook_ip ? o->webhook_ip : getenv("POD_IP");
 	if (o->webhook_port > 0 && wip && *wip) {
-		if (webhook_server_start(wip, o->webhook_port, err) < 0) {
-			metrics_stop();
-			tls_context_free(tls);
-			goto fail;
-		}
-		c.webhook = true;
+		/* not fatal: everything but StatefulSet pods works without it */
+		ferry_error_t we = { 0 };
+		c.webhook = webhook_server_start(wip, o->webhook_port, &we) == 0;
+		if (!c.webhook)
+			log_error("webhook: %s: StatefulSet pods cannot be migrated", we.message);
 	} else {
 		log_info("webhook: off (%s): StatefulSet pods cannot be migrated",
 			 o->webhook_port > 0 ? "no --webhook-ip and no POD_IP" : "--webhook-port 0");

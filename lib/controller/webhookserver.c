@@ -139,8 +139,12 @@ int webhook_server_start(const char *ip, int port, ferry_error_t *err)
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
 	if (!s.daemon) {
 		serving_cert_free(&s.cert);
-		return ferry_error_set(err, 0, "cannot serve the webhook on port %d (in use? TLS "
-					       "support in libmicrohttpd?)", port);
+		ferry_error_set(err, 0, "cannot serve the webhook on port %d (in use? TLS support in "
+					"libmicrohttpd?)", port);
+		pthread_mutex_lock(&s.lock);
+		snprintf(s.why, sizeof(s.why), "%s", err->message);
+		pthread_mutex_unlock(&s.lock);
+		return -1;
 	}
 	pthread_mutex_lock(&s.lock);
 	snprintf(s.url, sizeof(s.url), "%s", url);
