@@ -149,6 +149,8 @@ static enum stream_end watch_once(struct k8s_watch *w)
 	curl_easy_setopt(s.curl, CURLOPT_TIMEOUT, (long)w->timeout_seconds + 30);
 	curl_easy_setopt(s.curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	CURLcode rc = curl_easy_perform(s.curl);
+	if (!s.code) /* a quiet watch that timed out sent no byte: on_data never ran */
+		curl_easy_getinfo(s.curl, CURLINFO_RESPONSE_CODE, &s.code);
 	if (atomic_load(w->stop))
 		end = STREAM_STOPPED;
 	else if (s.gone || s.code == 410)

@@ -350,8 +350,8 @@ EOY
 	# a StatefulSet pod that is not being handed over is created as it is
 	mkpod lone-0 node1 ferry "" "{app: lone, statefulset.kubernetes.io/pod-name: lone-0}"
 	[ "$(k get pod lone-0 -o jsonpath='{.spec.nodeName}')" = node1 ]
-	[ -z "$(k get pod lone-0 -o jsonpath='{.metadata.annotations}')" ]
-	k delete pod lone-0 --grace-period=0 >/dev/null
+	[ -z "$(k get pod lone-0 -o jsonpath='{.metadata.annotations.ferry\.dev/restore}')" ]
+	k delete pod lone-0 --grace-period=0 --force >/dev/null 2>&1
 }
 
 @test "StatefulSet pod: source deleted once staged, the webhook binds its successor (same name) to the target as a restore pod, Succeeded" {
@@ -385,11 +385,11 @@ EOY
 	pm_field pm-sts '.status.conditions[?(@.type=="SourceDeleted")].status' | grep -qx True
 	pm_field pm-sts '.status.conditions[?(@.type=="Committed")].status' | grep -qx True
 	# the hand-over entry is gone: the pod's next re-creation is left alone
-	k delete pod web-0 --grace-period=0 >/dev/null
+	k delete pod web-0 --grace-period=0 --force >/dev/null 2>&1
 	k create -f "$PEER/successor.yaml" >/dev/null
 	[ -z "$(k get pod web-0 -o jsonpath='{.spec.nodeName}')" ]
-	[ -z "$(k get pod web-0 -o jsonpath='{.metadata.annotations}')" ]
-	k delete pod web-0 --grace-period=0 >/dev/null
+	[ -z "$(k get pod web-0 -o jsonpath='{.metadata.annotations.ferry\.dev/restore}')" ]
+	k delete pod web-0 --grace-period=0 --force >/dev/null 2>&1
 }
 
 @test "StatefulSet pod: the restore fails after the hand-over: Failed, memory state lost, the successor deleted for a fresh start" {
