@@ -29,7 +29,12 @@ case "${1:-}" in
       [ -S "/run/ferry-k8s/$n.sock" ] || die "agent of $n did not start (see $K8S_STATE/log/ferry-agent-$n.log)"
     done ;;
   stop)
-    for n in $K8S_NODES; do stop_proc "ferry-agent-$n" 5; rm -f "/run/ferry-k8s/$n.sock"; done
+    # only the sockets of agents this script started: the DaemonSet's agents (started by the
+    # `kubectl apply` just before install-ferry.sh calls this) own theirs
+    for n in $K8S_NODES; do
+      [ -f "$K8S_RUN/pids/ferry-agent-$n.pid" ] || continue
+      stop_proc "ferry-agent-$n" 5; rm -f "/run/ferry-k8s/$n.sock"
+    done
     if [ "${2:-}" = --all ]; then
       umount /run/ferry-k8s/host-netns 2>/dev/null || true; rm -f /run/ferry-k8s/host-netns
     fi ;;
