@@ -101,9 +101,12 @@ static int parse_requested_ip(json_object *conf, struct cni_config *cfg, ferry_e
 	if (!json_object_is_type(ann, json_type_object))
 		return ferry_error_set(err, 0, "runtimeConfig \"%s\" must be an object",
 				       CNI_ANNOTATIONS_CAP);
+	char restore[64] = "";
 	if (get_string(ann, CNI_POD_IP_ANNOTATION, false, cfg->requested_ip,
-		       sizeof(cfg->requested_ip), err) < 0)
+		       sizeof(cfg->requested_ip), err) < 0 ||
+	    get_string(ann, CNI_RESTORE_ANNOTATION, false, restore, sizeof(restore), err) < 0)
 		return ferry_error_prefix(err, "pod annotation");
+	cfg->restore = !strcmp(restore, "true");
 	uint32_t a;
 	if (cfg->requested_ip[0] &&
 	    (cni_parse_ipv4(cfg->requested_ip, &a) < 0 || a == 0 || a == 0xffffffffu ||

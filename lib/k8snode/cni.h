@@ -39,6 +39,7 @@ enum cni_code {
 
 #define CNI_DEFAULT_DATA_DIR "/var/lib/ferry/cni"
 #define CNI_POD_IP_ANNOTATION "ferry.dev/pod-ip"
+#define CNI_RESTORE_ANNOTATION "ferry.dev/restore"
 #define CNI_ANNOTATIONS_CAP "io.kubernetes.cri.pod-annotations"
 
 struct cni_config {
@@ -49,6 +50,7 @@ struct cni_config {
 	int prefix;
 	char data_dir[PATH_MAX];
 	char requested_ip[16];  /* ferry.dev/pod-ip, "" if none */
+	bool restore;           /* ferry.dev/restore: "true": a migration's target pod */
 };
 
 struct cni_env {

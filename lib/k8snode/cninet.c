@@ -5,6 +5,7 @@
  * veth's node end is moved out of it to this process's own namespace by pid.
  */
 #include "k8snode/cninet.h"
+#include "k8snode/podmigrate.h"
 #include "net/netns.h"
 #include "util/cleanup.h"
 #include "util/proc.h"
@@ -39,7 +40,7 @@ static int open_netns(const char *path, ferry_error_t *err)
 }
 
 int cninet_add(const char *netns_path, const char *ifname, const char *host_if, const char *ip,
-	       ferry_error_t *err)
+	       bool locked, ferry_error_t *err)
 {
 	char make[256], node[512], pod[768];
 	_cleanup_fd_ int ns = open_netns(netns_path, err);
@@ -60,6 +61,8 @@ int cninet_add(const char *netns_path, const char *ifname, const char *host_if, 
 		 "route add " CNINET_GATEWAY " dev %s scope link\n"
 		 "route add default via " CNINET_GATEWAY " dev %s\n",
 		 ip, ifname, ifname, ifname, ifname);
+	if (locked && netns_nft_fd(ns, PODMIGRATE_LOCK_RULESET, err) < 0)
+		return ferry_error_prefix(err, "lock the traffic of a migration's target pod");
 	if (netns_ip_batch_fd(ns, make, err) < 0)
 		return ferry_error_prefix(err, "create veth %s/%s", host_if, ifname);
 	if (netns_ip_batch_fd(-1, node, err) < 0 || netns_ip_batch_fd(ns, pod, err) < 0) {

@@ -55,7 +55,9 @@ static int do_add(const struct cni_config *cfg, const struct cni_env *env)
 	cninet_host_if(env->container_id, env->ifname, host_if);
 	if (cniipam_assign(cfg, env->container_id, env->ifname, pod, ip, &err) < 0)
 		return fail(cfg->version, CNI_ERR_PLUGIN, &err);
-	if (cninet_add(env->netns, env->ifname, host_if, ip, &err) < 0) {
+	/* a migration's target pod starts with its traffic locked (cninet.h) */
+	bool locked = cfg->restore && cfg->requested_ip[0];
+	if (cninet_add(env->netns, env->ifname, host_if, ip, locked, &err) < 0) {
 		ferry_error_t ignored = { 0 };
 		cniipam_release(cfg, env->container_id, env->ifname, &ignored);
 		return fail(cfg->version, CNI_ERR_PLUGIN, &err);

@@ -66,6 +66,15 @@ static void test_cni_config(void **state)
 	assert_int_equal(parse(CONF(",\"runtimeConfig\":{\"io.kubernetes.cri.pod-annotations\":"
 				    "{\"ferry.dev/pod-ip\":\"10.96.2.7\"}}"), &cfg), 0);
 	assert_string_equal(cfg.requested_ip, "10.96.2.7");
+	assert_false(cfg.restore);
+	/* a migration's target pod (its traffic starts locked) */
+	assert_int_equal(parse(CONF(",\"runtimeConfig\":{\"io.kubernetes.cri.pod-annotations\":"
+				    "{\"ferry.dev/pod-ip\":\"10.96.2.7\",\"ferry.dev/restore\":\"true\"}}"),
+			       &cfg), 0);
+	assert_true(cfg.restore);
+	assert_int_equal(parse(CONF(",\"runtimeConfig\":{\"io.kubernetes.cri.pod-annotations\":"
+				    "{\"ferry.dev/restore\":\"false\"}}"), &cfg), 0);
+	assert_false(cfg.restore);
 	/* refusals, with the CNI error code */
 	assert_int_equal(parse("{", &cfg), CNI_ERR_DECODE);
 	assert_int_equal(parse("[]", &cfg), CNI_ERR_DECODE);
