@@ -11,6 +11,10 @@ load helpers
 SHARED=/var/lib/ferry/k8s-shared/e2e-sts
 
 setup_file() {
+  # leftovers of an earlier run on a kept cluster (a Released PV would not bind the new claim)
+  KC delete statefulset e2e-sts --ignore-not-found >/dev/null 2>&1 || true
+  KC delete pvc data-e2e-sts-0 --ignore-not-found --timeout=60s >/dev/null 2>&1 || true
+  KC delete pv e2e-sts-data --ignore-not-found --timeout=60s >/dev/null 2>&1 || true
   rm -rf "$SHARED"; mkdir -p "$SHARED"
   # the pod starts on k8s-node1 (k8s-node2 cordoned meanwhile)
   KC cordon k8s-node2 >/dev/null
