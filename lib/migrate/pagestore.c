@@ -20,7 +20,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -225,7 +224,9 @@ int pagestore_serve_start(struct pagestore *ps, const char *address, char out[64
 	if (pid < 0)
 		return ferry_error_set(err, errno, "fork");
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* its own session, like CRIU's lazy-pages daemon: an agent killed
+		 * after the commit must not take the restored process's pages with it */
+		setsid();
 		struct pollfd p = { .fd = ls, .events = POLLIN };
 		if (poll(&p, 1, 60 * 1000) != 1)
 			_exit(1);

@@ -9,8 +9,8 @@
  * that the store holds every lazy page of the dump's pagemaps (a missing one
  * fails the migration before the commit: it would otherwise come back as
  * zeros), then pagestore_serve_start() runs a page server on this node (a
- * child process, CRIU's page-server protocol, plain TCP on the node's
- * address) from which CRIU's lazy-pages daemon fetches them: the restored
+ * child process in its own session, CRIU's page-server protocol, plain TCP
+ * on 127.0.0.1 of the agent's network namespace) from which CRIU's lazy-pages daemon fetches them: the restored
  * process starts at once, its pages come from local memory (sendfile from
  * the store), nothing is copied inside the freeze, and the source is no
  * longer needed after the commit.  PAGE_DATA is peer input: the process

@@ -236,8 +236,7 @@ static int restore(struct target *t, ferry_error_t *err)
 	config_criu_conf(conf, sizeof(conf), t->node->self.name);
 	/* pre-copy: the lazy pages come from the store, through a page server here */
 	if (t->precopy && (pagestore_check_images(&t->ps, t->images, err) < 0 ||
-			   pagestore_serve_start(&t->ps, t->node->self.address, t->page_server,
-						 err) < 0))
+			   pagestore_serve_start(&t->ps, "127.0.0.1", t->page_server, err) < 0))
 		return -1;
 	if (src.lazy && lazy_daemon_start(t->images, t->work, t->page_server,
 					  t->precopy ? NULL : conf, &t->lazy, err) < 0)
