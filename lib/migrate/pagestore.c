@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -30,11 +31,71 @@ void pagestore_init(struct pagestore *ps, const char *dir)
 	snprintf(ps->dir, sizeof(ps->dir), "%s", dir);
 }
 
-static int store_fd(struct pagestore *ps, uint32_t pid, bool create, ferry_error_t *err)
+static struct pagestore_proc *find(struct pagestore *ps, uint32_t pid)
 {
 	for (int i = 0; i < ps->n_procs; i++)
 		if (ps->procs[i].pid == pid)
-			return ps->procs[i].fd;
+			return &ps->procs[i];
+	return NULL;
+}
+
+/* Records [start, end) as received: merged with what it overlaps or touches. */
+static int add_span(struct pagestore_proc *p, uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = p->n_spans;
+	while (lo < hi) { /* first span ending at or after start */
+		size_t mid = (lo + hi) / 2;
+		if (p->spans[mid].end < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t last = lo;
+	while (last < p->n_spans && p->spans[last].start <= end)
+		last++;
+	if (last > lo) { /* [lo, last) overlap or touch: one span */
+		if (p->spans[lo].start < start)
+			start = p->spans[lo].start;
+		if (p->spans[last - 1].end > end)
+			end = p->spans[last - 1].end;
+		p->spans[lo] = (struct pagestore_span){ start, end };
+		memmove(&p->spans[lo + 1], &p->spans[last], (p->n_spans - last) * sizeof(p->spans[0]));
+		p->n_spans -= last - lo - 1;
+		return 0;
+	}
+	if (p->n_spans == p->cap_spans) {
+		size_t cap = p->cap_spans ? p->cap_spans * 2 : 64;
+		struct pagestore_span *grown = realloc(p->spans, cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		p->spans = grown;
+		p->cap_spans = cap;
+	}
+	memmove(&p->spans[lo + 1], &p->spans[lo], (p->n_spans - lo) * sizeof(p->spans[0]));
+	p->spans[lo] = (struct pagestore_span){ start, end };
+	p->n_spans++;
+	return 0;
+}
+
+/* [start, end) was received whole. */
+static bool covered(const struct pagestore_proc *p, uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = p->n_spans;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (p->spans[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->n_spans && p->spans[lo].start <= start && p->spans[lo].end >= end;
+}
+
+static int store_fd(struct pagestore *ps, uint32_t pid, bool create, ferry_error_t *err)
+{
+	struct pagestore_proc *known = find(ps, pid);
+	if (known)
+		return known->fd;
 	if (!create || !err)
 		return -1;
 	if (ps->n_procs == PAGESTORE_MAX_PROCS)
@@ -46,8 +107,8 @@ static int store_fd(struct pagestore *ps, uint32_t pid, bool create, ferry_error
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return ferry_error_set(err, errno, "open %s", path);
-	ps->procs[ps->n_procs].pid = pid;
-	ps->procs[ps->n_procs++].fd = fd;
+	ps->procs[ps->n_procs] = (struct pagestore_proc){ .pid = pid, .fd = fd };
+	ps->n_procs++;
 	return fd;
 }
 
@@ -65,17 +126,9 @@ int pagestore_write(struct pagestore *ps, const struct wire_page_data *pd, ferry
 		done += (size_t)n;
 	}
 	ps->bytes += pd->len;
+	if (add_span(find(ps, pd->pid), pd->vaddr, pd->vaddr + pd->len) < 0)
+		return ferry_error_set(err, ENOMEM, "pre-copy");
 	return 0;
-}
-
-/* [off, off + len) of fd is all data (no hole): every page was received. */
-static bool all_data(int fd, uint64_t off, uint64_t len)
-{
-	off_t d = lseek(fd, (off_t)off, SEEK_DATA);
-	if (d < 0 || (uint64_t)d != off)
-		return false;
-	off_t h = lseek(fd, (off_t)off, SEEK_HOLE);
-	return h >= 0 && (uint64_t)h >= off + len;
 }
 
 /* Every lazy entry of pid's pagemap is in the store. */
@@ -87,13 +140,14 @@ static int check_one(struct pagestore *ps, const char *images_dir, uint32_t pid,
 	snprintf(pm_path, sizeof(pm_path), "%s/pagemap-%u.img", images_dir, pid);
 	if (pagemap_load(pm_path, &pm, err) < 0)
 		return -1;
-	int rc = 0, store = store_fd(ps, pid, false, err);
+	int rc = 0;
+	const struct pagestore_proc *store = find(ps, pid);
 	for (size_t i = 0; i < pm.n && rc == 0; i++) {
 		const struct pagemap_entry *e = &pm.e[i];
 		uint64_t len = e->nr_pages * PAGEMAP_PAGE;
 		if (!pagemap_entry_lazy(e))
 			continue;
-		if (store < 0 || !all_data(store, e->vaddr, len))
+		if (!store || !covered(store, e->vaddr, e->vaddr + len))
 			rc = ferry_error_set(err, 0,
 					     "pre-copy: pages 0x%llx-0x%llx of process %u never arrived",
 					     (unsigned long long)e->vaddr,
@@ -253,7 +307,9 @@ void pagestore_serve_stop(struct pagestore *ps)
 void pagestore_release(struct pagestore *ps)
 {
 	pagestore_serve_stop(ps);
-	for (int i = 0; i < ps->n_procs; i++)
+	for (int i = 0; i < ps->n_procs; i++) {
 		close(ps->procs[i].fd);
+		free(ps->procs[i].spans);
+	}
 	ps->n_procs = 0;
 }

@@ -28,7 +28,12 @@
 
 struct pagestore {
 	char dir[4096];
-	struct { uint32_t pid; int fd; } procs[PAGESTORE_MAX_PROCS];
+	struct pagestore_proc {
+		uint32_t pid;
+		int fd;
+		struct pagestore_span { uint64_t start, end; } *spans; /* received, sorted, merged */
+		size_t n_spans, cap_spans;
+	} procs[PAGESTORE_MAX_PROCS];
 	int n_procs;
 	uint64_t bytes;        /* received */
 	uint64_t lazy_bytes;   /* lazy pages of the dump */

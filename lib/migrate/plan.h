@@ -29,7 +29,7 @@
 /* the link ferry's TLS stream reaches between the sandbox nodes (bench/) */
 #define PLAN_LINK_BYTES_PER_S (900.0 * 1000 * 1000)
 /* pre-copy when the container writes at most this share of the link's rate */
-#define PLAN_PRECOPY_MAX_DIRTY_SHARE 0.5
+#define PLAN_PRECOPY_MAX_DIRTY_SHARE 0.25
 #define PLAN_SAMPLE_MS 200
 
 struct migration_plan {

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,8 @@ static int send_span(struct precopy *pc, struct precopy_proc *p, uint64_t start,
 		ssize_t n = pread(p->mem, data, want, (off_t)a);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n == 0)
+			return 0; /* its memory is gone (it exited): nothing more to read */
 		size_t got = n > 0 ? (size_t)n / PAGE * PAGE : 0;
 		if (got) {
 			wire_encode_page_header(pc->buf, p->vpid, a);
@@ -288,6 +291,13 @@ static int scan_and_send(struct precopy *pc, enum scan_kind kind, struct report_
 		pc->todo_error = 0;
 		int64_t n = kind == SCAN_PRESENT ? dirty_track_present(&p->t, collect, pc, err) :
 						   dirty_track_scan(&p->t, collect, pc, err);
+		if (n < 0 && kill(p->pid, 0) < 0 && errno == ESRCH) {
+			/* exited meanwhile: the dump will not have it */
+			log_info("pre-copy: process %d exited", (int)p->pid);
+			ferry_error_clear(err);
+			stop_tracking(p);
+			continue;
+		}
 		if (n < 0)
 			return ferry_error_prefix(err, "pre-copy");
 		if (pc->todo_error)

@@ -210,6 +210,7 @@ static int receive_state(struct target *t, ferry_error_t *err)
 			rc = handle_page_data(t, err);
 			break;
 		case WIRE_DUMP_DONE:
+			log_info("state of %s received", record_str(t->record, "name"));
 			return dump_done(t, err);
 		case WIRE_ABORT:
 		case WIRE_ERROR:
@@ -238,11 +239,16 @@ static int restore(struct target *t, ferry_error_t *err)
 	if (t->precopy && (pagestore_check_images(&t->ps, t->images, err) < 0 ||
 			   pagestore_serve_start(&t->ps, "127.0.0.1", t->page_server, err) < 0))
 		return -1;
+	double checked = clock_now_ms();
 	if (src.lazy && lazy_daemon_start(t->images, t->work, t->page_server,
 					  t->precopy ? NULL : conf, &t->lazy, err) < 0)
 		return -1;
+	double daemon = clock_now_ms();
 	if (pod_restore(t->node, t->record, &src, err) < 0)
 		return -1;
+	log_info("restore of %s: %.0f ms (store check %.0f, lazy-pages daemon %.0f, runc restore %.0f)",
+		 record_str(t->record, "name"), clock_now_ms() - start, checked - start,
+		 daemon - checked, clock_now_ms() - daemon);
 	fault_point(t, "restore");
 	_cleanup_json_ json_object *m = json_object_new_object();
 	json_object_object_add(m, "restore_ms", json_object_new_double(clock_now_ms() - start));
@@ -283,9 +289,11 @@ static void await_pages(struct target *t)
 		return;
 	fault_point(t, "postcopy");
 	if (proc_finish(&t->lazy, NULL, &err) < 0)
-		log_error("post-copy of %s failed: %s", record_str(t->record, "name"), err.message);
+		log_error("%s of %s failed: %s", t->precopy ? "local page fill" : "post-copy",
+			  record_str(t->record, "name"), err.message);
 	else
-		log_info("post-copy of %s complete", record_str(t->record, "name"));
+		log_info("%s of %s complete", t->precopy ? "local page fill" : "post-copy",
+			 record_str(t->record, "name"));
 	t->lazy.pid = 0;
 }
 

@@ -105,3 +105,23 @@ teardown() {
 	run memhog_cmd "$ip" VERIFY
 	[[ "$output" == OK* ]]
 }
+
+@test "auto: pre-copy for a large container that writes little, post-copy for one that writes fast" {
+	ferry run --node node1 --name it-prc --image workload -- memhog --mib 256 --rate-mib-s 0
+	ip=$(field it-prc ip)
+	wait_for memhog_cmd "$ip" PING
+	run ferry migrate it-prc --to node2 --json
+	echo "$output" | jq -c '{mode, plan, result}'
+	echo "$output" | jq -e '.mode == "precopy" and .result == "ok" and (.plan | test("writes"))'
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+	remove_all it-prc
+	ferry run --node node1 --name it-prc --image workload -- memhog --mib 256 --rate-mib-s 4096
+	ip=$(field it-prc ip)
+	wait_for memhog_cmd "$ip" PING
+	run ferry migrate it-prc --to node2 --json
+	echo "$output" | jq -c '{mode, plan, result}'
+	echo "$output" | jq -e '.mode == "postcopy" and .result == "ok"'
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+}
