@@ -339,7 +339,10 @@ int precopy_rounds(struct precopy *pc, int budget_ms, ferry_error_t *err)
 				 allowed);
 			return 0;
 		}
-		if ((double)round->bytes > 0.9 * (double)prev->bytes) {
+		/* round 1 re-sends what was written during round 0, the slowest
+		 * (first writes into the target's store): when that covered all of
+		 * memory, round 1 is as large as round 0 and says nothing yet */
+		if (k >= 2 && (double)round->bytes > 0.9 * (double)prev->bytes) {
 			snprintf(r->stop_reason, sizeof(r->stop_reason),
 				 "not converging (%" PRIu64 " bytes after %" PRIu64 ")", round->bytes,
 				 prev->bytes);

@@ -7,8 +7,8 @@
  * mappings), round k the pages written during round k-1, as PAGE_DATA
  * frames on the migration connection, read with pread on /proc/PID/mem.
  * The rounds stop when the last one is small enough to send within a fifth
- * of the downtime budget at the measured rate, when a round no longer shrinks by
- * 10%, or after PRECOPY_MAX_ROUNDS.
+ * of the downtime budget at the measured rate, when a round (from round 2 on)
+ * no longer shrinks by 10%, or after PRECOPY_MAX_ROUNDS.
  *
  * At the freeze: a final scan (the set is final: nothing runs), the pages
  * of tracked ranges that were replaced since tracking began are forgotten,
