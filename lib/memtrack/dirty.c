@@ -53,6 +53,78 @@ struct pm_scan_arg {
 #define SCAN_VEC 512
 #define PAGE 4096u
 
+static int load_ranges(struct dirty_tracker *t, ferry_error_t *err);
+static int64_t scan_range_with(struct dirty_tracker *t, const struct dirty_range *r, uint64_t flags,
+			       uint64_t inverted, uint64_t mask, uint64_t anyof,
+			       dirty_range_fn fn, void *data, ferry_error_t *err);
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct dirty_range *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Registers one range for write-protection, protects what it holds (the
+ * baseline) and appends it; 0 when the kernel refuses the mapping. */
+static int register_more(struct dirty_tracker *t, uint64_t start, uint64_t end, ferry_error_t *err)
+{
+	struct uffdio_register reg = { .range = { start, end - start },
+				       .mode = UFFDIO_REGISTER_MODE_WP };
+	if (ioctl(t->uffd, UFFDIO_REGISTER, &reg) < 0)
+		return 0;
+	struct dirty_range *grown = realloc(t->ranges, (t->n_ranges + 1) * sizeof(*grown));
+	if (!grown)
+		return ferry_error_set(err, ENOMEM, "track %d", (int)t->pid);
+	t->ranges = grown;
+	t->ranges[t->n_ranges++] = (struct dirty_range){ start, end };
+	t->tracked_bytes += end - start;
+	return 1;
+}
+
+int64_t dirty_track_extend(struct dirty_tracker *t, dirty_range_fn fn, void *data,
+			   ferry_error_t *err)
+{
+	struct dirty_tracker now = { .pid = t->pid };
+	if (load_ranges(&now, err) < 0) {
+		free(now.ranges);
+		return -1;
+	}
+	size_t before = t->n_ranges;
+	int rc = 0;
+	for (size_t i = 0; i < now.n_ranges && rc >= 0; i++) {
+		/* the parts of this mapping no tracked range covers */
+		uint64_t a = now.ranges[i].start, end = now.ranges[i].end;
+		for (size_t k = 0; k < before && a < end && rc >= 0; k++) {
+			const struct dirty_range *r = &t->ranges[k];
+			if (r->end <= a || r->start >= end)
+				continue;
+			if (r->start > a)
+				rc = register_more(t, a, r->start, err);
+			a = r->end > a ? r->end : a;
+		}
+		if (a < end && rc >= 0)
+			rc = register_more(t, a, end, err);
+	}
+	free(now.ranges);
+	if (rc < 0)
+		return -1;
+	int64_t pages = 0;
+	for (size_t i = before; i < t->n_ranges; i++) {
+		/* the baseline: protected from now on; then everything they hold */
+		if (scan_range_with(t, &t->ranges[i], PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, 0,
+				    PAGE_IS_WRITTEN, 0, NULL, NULL, err) < 0)
+			return -1;
+		int64_t n = scan_range_with(t, &t->ranges[i], 0, PAGE_IS_PFNZERO, PAGE_IS_PFNZERO,
+					    PAGE_IS_PRESENT | PAGE_IS_SWAPPED, fn, data, err);
+		if (n < 0)
+			return -1;
+		pages += n;
+	}
+	if (t->n_ranges > before)
+		qsort(t->ranges, t->n_ranges, sizeof(t->ranges[0]), cmp_range);
+	return pages;
+}
+
 /* Private writable mappings from /proc/PID/maps. */
 static int load_ranges(struct dirty_tracker *t, ferry_error_t *err)
 {

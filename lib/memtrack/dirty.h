@@ -55,6 +55,12 @@ int64_t dirty_track_present(struct dirty_tracker *t, dirty_range_fn fn, void *da
  * anything copied from there before is stale. */
 int64_t dirty_track_untracked(struct dirty_tracker *t, dirty_range_fn fn, void *data,
 			      ferry_error_t *err);
+/* Starts tracking the private writable mappings that appeared since
+ * tracking began (new mappings, a grown heap): each new range is protected,
+ * then every page holding data in it passed to fn (it was never copied).
+ * Returns those pages, -1 with err. */
+int64_t dirty_track_extend(struct dirty_tracker *t, dirty_range_fn fn, void *data,
+			   ferry_error_t *err);
 /* Ends tracking: unregisters, closes (the process keeps running untouched). */
 void dirty_track_stop(struct dirty_tracker *t);
 

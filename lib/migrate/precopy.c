@@ -104,26 +104,56 @@ static void stop_tracking(struct precopy_proc *p)
 	p->tracking = false;
 }
 
+/* p->ranges / p->sent follow the tracker's ranges (sorted; a range never
+ * changes once tracked): bitmaps kept by start address, new ranges start empty. */
+static int sync_ranges(struct precopy_proc *p, ferry_error_t *err)
+{
+	size_t n = p->t.n_ranges;
+	struct dirty_range *ranges = calloc(n ? n : 1, sizeof(*ranges));
+	uint64_t **sent = calloc(n ? n : 1, sizeof(*sent));
+	if (!ranges || !sent) {
+		free(ranges);
+		free(sent);
+		return ferry_error_set(err, ENOMEM, "pre-copy");
+	}
+	size_t old = 0;
+	for (size_t i = 0; i < n; i++) {
+		ranges[i] = p->t.ranges[i];
+		while (old < p->n_ranges && p->ranges[old].start < ranges[i].start)
+			old++;
+		if (old < p->n_ranges && p->ranges[old].start == ranges[i].start) {
+			sent[i] = p->sent[old];
+			p->sent[old] = NULL;
+			continue;
+		}
+		uint64_t pages = (ranges[i].end - ranges[i].start) / PAGE;
+		if (pages > MAX_TRACKED_PAGES)
+			continue; /* no bitmap: its pages count as never sent */
+		sent[i] = calloc((pages + 63) / 64, sizeof(uint64_t));
+		if (!sent[i]) {
+			for (size_t k = 0; k <= i; k++)
+				free(sent[k]);
+			free(sent);
+			free(ranges);
+			return ferry_error_set(err, ENOMEM, "pre-copy");
+		}
+	}
+	for (size_t k = 0; k < p->n_ranges; k++)
+		free(p->sent[k]);
+	free(p->sent);
+	free(p->ranges);
+	p->ranges = ranges;
+	p->sent = sent;
+	p->n_ranges = n;
+	return 0;
+}
+
 static int track(struct precopy_proc *p, ferry_error_t *err)
 {
 	if (dirty_track_start(&p->t, p->pid, err) < 0)
 		return -1;
 	p->tracking = true;
-	p->ranges = calloc(p->t.n_ranges, sizeof(*p->ranges));
-	p->sent = calloc(p->t.n_ranges, sizeof(*p->sent));
-	if (!p->ranges || !p->sent)
-		return ferry_error_set(err, ENOMEM, "pre-copy");
-	p->n_ranges = p->t.n_ranges;
-	for (size_t i = 0; i < p->n_ranges; i++) {
-		p->ranges[i] = p->t.ranges[i];
-		uint64_t pages = (p->ranges[i].end - p->ranges[i].start) / PAGE;
-		if (pages > MAX_TRACKED_PAGES)
-			continue; /* no bitmap: its pages count as never sent */
-		p->sent[i] = calloc((pages + 63) / 64, sizeof(uint64_t));
-		if (!p->sent[i])
-			return ferry_error_set(err, ENOMEM, "pre-copy");
-	}
-	return 0;
+	return sync_ranges(p, err);
 }
 
 int precopy_start(struct precopy *pc, const char *procs_file, struct wire_conn *conn,
@@ -275,7 +305,7 @@ static void forget(const struct dirty_range *r, void *data)
 	mark(data, r->start, r->end, false);
 }
 
-enum scan_kind { SCAN_PRESENT, SCAN_DIRTY };
+enum scan_kind { SCAN_PRESENT, SCAN_DIRTY, SCAN_DIRTY_AND_NEW };
 
 /* One scan of every tracked process, then the pages found sent. */
 static int scan_and_send(struct precopy *pc, enum scan_kind kind, struct report_round *out,
@@ -289,7 +319,15 @@ static int scan_and_send(struct precopy *pc, enum scan_kind kind, struct report_
 			continue;
 		pc->n_todo = 0;
 		pc->todo_error = 0;
-		int64_t n = kind == SCAN_PRESENT ? dirty_track_present(&p->t, collect, pc, err) :
+		int64_t n = 0;
+		if (kind == SCAN_DIRTY_AND_NEW) {
+			/* memory mapped since the last round: tracked from now on, sent whole */
+			n = dirty_track_extend(&p->t, collect, pc, err);
+			if (n >= 0 && sync_ranges(p, err) < 0)
+				return -1;
+		}
+		if (n >= 0)
+			n = kind == SCAN_PRESENT ? dirty_track_present(&p->t, collect, pc, err) :
 						   dirty_track_scan(&p->t, collect, pc, err);
 		if (n < 0 && kill(p->pid, 0) < 0 && errno == ESRCH) {
 			/* exited meanwhile: the dump will not have it */
@@ -317,7 +355,7 @@ int precopy_rounds(struct precopy *pc, int budget_ms, ferry_error_t *err)
 	double best_rate = 0; /* bytes per ms */
 	for (int k = 0; k < PRECOPY_MAX_ROUNDS && r->n_rounds < REPORT_MAX_ROUNDS; k++) {
 		struct report_round *round = &r->rounds[r->n_rounds];
-		if (scan_and_send(pc, k == 0 ? SCAN_PRESENT : SCAN_DIRTY, round, err) < 0)
+		if (scan_and_send(pc, k == 0 ? SCAN_PRESENT : SCAN_DIRTY_AND_NEW, round, err) < 0)
 			return -1;
 		r->n_rounds++;
 		log_info("pre-copy round %d: %" PRIu64 " bytes (%" PRIu64 " pages) in %.0f ms", k,

@@ -4,7 +4,8 @@
  * Each process of the container (its cgroup's procs) gets a dirty tracker
  * (memtrack/dirty.h: userfaultfd write-protect, PAGEMAP_SCAN).  Round 0
  * sends every page holding data in the tracked ranges (the private writable
- * mappings), round k the pages written during round k-1, as PAGE_DATA
+ * mappings), round k the pages written during round k-1 and, whole, the
+ * private writable mappings that appeared since (then tracked too), as PAGE_DATA
  * frames on the migration connection, read with pread on /proc/PID/mem.
  * The rounds stop when the last one is small enough to send within a fifth
  * of the downtime budget at the measured rate, when a round (from round 2 on)

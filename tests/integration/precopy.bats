@@ -125,3 +125,36 @@ teardown() {
 	run memhog_cmd "$ip" VERIFY
 	[[ "$output" == OK* ]]
 }
+
+@test "pre-copy: memory mapped during the rounds arrives too (redis growing while it migrates)" {
+	ferry run --node node1 --name it-prc-redis --image redis
+	ip=$(field it-prc-redis ip)
+	wait_for redis-cli -h "$ip" ping
+	# a writer adds 100 KB values for 4 s: redis maps new memory all along
+	python3 - "$ip" "$BATS_TEST_TMPDIR/written" <<'PY' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 6379))
+i, t = 0, time.time()
+while time.time() - t < 4:
+    v = b"%d-" % i + b"x" * 100000
+    k = b"k%d" % i
+    s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
+    if not s.recv(16).startswith(b"+OK"):
+        break
+    i += 1
+open(sys.argv[2], "w").write(str(i))
+PY
+	writer=$!
+	sleep 0.5
+	run ferry migrate it-prc-redis --to node2 --mode precopy --json
+	echo "$output" | jq -c '{result, error, downtime_ms, precopy}'
+	[ "$status" -eq 0 ]
+	wait "$writer"
+	n=$(cat "$BATS_TEST_TMPDIR/written")
+	[ "$n" -gt 100 ]
+	[ "$(redis-cli -h "$ip" dbsize)" -eq "$n" ]
+	for k in 0 1 $((n / 2)) $((n - 1)); do
+		v=$(redis-cli -h "$ip" get "k$k" | head -c 16)
+		[[ $v == "$k-xxx"* ]]
+	done
+}
