@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh — downtime benchmark: ferry's live migration (stop-and-copy and
-# post-copy) versus the checkpoint/copy/restore route that Podman/CRI-O
+# bench/run.sh — downtime benchmark: ferry's live migration (stop-and-copy,
+# post-copy and pre-copy) versus the checkpoint/copy/restore route that Podman/CRI-O
 # checkpoint tooling gives users.
 #
 #   bench/run.sh                      # as root; `make bench` runs it after deps/build/images
@@ -21,6 +21,9 @@
 #   postcopy  the same with --mode postcopy; the report's "postcopy" phase (after
 #             the commit, the app runs on node2 while its pages still arrive) is
 #             the window in which the COUNT samples show whether it makes progress.
+#   precopy   the same with --mode precopy: memory sent in rounds while memhog
+#             runs, the freeze moves the last dirty set; the report's rounds
+#             (bytes, ms each) go into results.json and the table.
 #   baseline  a fresh identical container on node1 (started by ferry, so its pod
 #             is laid out exactly like ferry's), then by hand:
 #               prepare   target pod netns fp-node2-NAME (veth, same IP/32, routes as
@@ -48,7 +51,7 @@
 #
 # Environment:
 #   BENCH_SIZES         memory sizes in MiB (default "64 256 1024")
-#   BENCH_METHODS       methods, in order (default "stop-copy postcopy baseline")
+#   BENCH_METHODS       methods, in order (default "stop-copy postcopy precopy baseline")
 #   BENCH_APPEND        1: merge into the existing results.json (runs of the same
 #                       size are replaced) instead of starting afresh
 #   BENCH_RESULTS       output directory (default bench/results)
@@ -73,7 +76,7 @@ COUNTPOLL=$REPO_ROOT/bench/countpoll.py
 PYTHON=/usr/bin/python3
 
 SIZES=${BENCH_SIZES:-64 256 1024}
-METHODS=${BENCH_METHODS:-stop-copy postcopy baseline}
+METHODS=${BENCH_METHODS:-stop-copy postcopy precopy baseline}
 APPEND=${BENCH_APPEND:-0}
 RESULTS=${BENCH_RESULTS:-$REPO_ROOT/bench/results}
 STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-60}
@@ -196,8 +199,8 @@ preflight() {
         [[ $s =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZES: '$s' is not a size in MiB"
     done
     for s in $METHODS; do
-        [[ $s =~ ^(stop-copy|postcopy|baseline)$ ]] ||
-            die "BENCH_METHODS: '$s' is not one of stop-copy, postcopy, baseline"
+        [[ $s =~ ^(stop-copy|postcopy|precopy|baseline)$ ]] ||
+            die "BENCH_METHODS: '$s' is not one of stop-copy, postcopy, precopy, baseline"
     done
 }
 
@@ -389,10 +392,10 @@ error_json() { jq -n --arg e "$1" '{result: "error", error: $e}'; }
 
 # ---------------------------------------------------------------- ferry
 
-# bench_ferry SIZE MODE -> JSON on stdout (MODE: stop-copy or postcopy)
+# bench_ferry SIZE MODE -> JSON on stdout (MODE: stop-copy, postcopy or precopy)
 bench_ferry() {
     local size=$1 mode=$2 name report verify_line err rc=0 ip t0 t_end frozen
-    name=fbench-$$-$1-$([[ $mode == postcopy ]] && echo pc || echo sc)
+    name=fbench-$$-$1-$(case $mode in postcopy) echo pc ;; precopy) echo prc ;; *) echo sc ;; esac)
     log "[$size MiB] ferry $mode: starting $name"
     if ! start_container "$name" "$size"; then
         remove_container "$name"
@@ -439,6 +442,7 @@ bench_ferry() {
          downtime_ms: $r.downtime_ms, total_ms: $r.total_ms, bytes_sent: $r.bytes_sent,
          held_packets: $r.held_packets,
          postcopy_ms: ([($r.phases // [])[] | select(.name == "postcopy") | .duration_ms][0]),
+         precopy: $r.precopy,
          client_gap_ms: (if $p.stalled then null else $p.max_gap_ms end),
          client_gap_lower_bound_ms: $p.gap_lower_bound_ms, connection_broken: $p.connection_broken,
          verify: $v, verified: ($v | startswith("OK")),
@@ -600,7 +604,7 @@ write_results() {
            + .) as $runs
         | {date: $date, kernel: $kernel, runc: $runc, criu: $criu, link: $link, tls_stream: $tls,
            sizes_mib: ($runs | map(.size_mib) | unique),
-           methods: (["stop-copy", "postcopy", "baseline"] as $all
+           methods: (["stop-copy", "postcopy", "precopy", "baseline"] as $all
                      | $all - ($all - ($runs | map(.method)))),
            runs: ($runs | sort_by(.size_mib))}' "$runs_file" >"$RESULTS/results.json.tmp"
     mv "$RESULTS/results.json.tmp" "$RESULTS/results.json"
@@ -611,7 +615,8 @@ write_table() {
         def f: if . == null then "-" else (. * 10 | round / 10 | tostring) end;
         def x: if . == null then "-" else (. * 100 | round / 100 | tostring) + "x" end;
         def mlabel: if . == "baseline" then "baseline (runc checkpoint/copy/restore)" else "ferry " + . end;
-        def order: {"stop-copy": 0, "postcopy": 1, "baseline": 2}[.] // 9;
+        def order: {"stop-copy": 0, "postcopy": 1, "precopy": 2, "baseline": 3}[.] // 9;
+        def mib: . / 1048576 * 10 | round / 10 | tostring;
         def ok: .result == "ok";
         def val(k): if ok then (.[k] | f) else "FAIL" end;
         def gap: if ok | not then "FAIL (" + (.failed_stage // "migrate") + ")"
@@ -644,6 +649,13 @@ write_table() {
           ($runs[] |
            if .count.skipped then "| \(.size_mib) | \(.method | mlabel) | - | not polled (see below) | - | - | - |" else
            "| \(.size_mib) | \(.method | mlabel) | \(if .method == "postcopy" then val("postcopy_ms") else "-" end) | \(.count.sweeps_during_migration // "-") | \(if .method == "postcopy" then (.count.sweeps_during_postcopy // "-") else "-" end) | \(.count.max_no_reply_ms | f)\(if .count.max_no_reply_unbounded then " (no reply after)" else "" end) | \(if .method == "postcopy" then (.count.postcopy_max_no_reply_ms | f) else "-" end) |" end),
+          "",
+          "Pre-copy rounds (MiB sent while memhog runs, each round: what it wrote during the previous one), then what the freeze sent:",
+          "",
+          "| size MiB | rounds: MiB (ms) | stop rule | frozen: MiB (ms) | after the dump MiB |",
+          "|---:|---|---|---:|---:|",
+          ($runs[] | select(.method == "precopy" and .precopy != null) |
+           "| \(.size_mib) | \([.precopy.rounds[] | "\(.bytes | mib) (\(.ms | f))"] | join(", ")) | \(.precopy.stop_reason) | \(.precopy.final_bytes | mib) (\(.precopy.final_ms | f)) | \(.precopy.late_bytes | mib) |"),
           "",
           "A sweep is one pass over all of memory (at 256 MiB/s: 0.25 s for 64 MiB, 4 s for 1 GiB, 16 s for 4 GiB), so from 1 GiB up a post-copy window is shorter than a sweep; there the interval between COUNT replies shows that the memhog loop (1 MiB of rewriting between requests) kept running.",
           "The baseline is not polled: a connection that arrives while runc checkpoint has the container frozen is in flight, and CRIU refuses to dump it."
@@ -682,6 +694,7 @@ main() {
                 jq -c -n --argjson s "$size" --arg m "$m" '{size_mib: $s, method: $m, result: "error", error: "no result"}' >>"$runs"
             tail -n1 "$runs" | jq -r '"bench: [\(.size_mib) MiB] \(.method): \(.result) downtime \(.downtime_ms) ms, client gap \(.client_gap_ms) ms, total \(.total_ms) ms (\(.total_over_ideal)x ideal), verify \(.verify // "-")" +
                 (if .method == "postcopy" then ", post-copy \(.postcopy_ms) ms" else "" end) +
+                (if .method == "precopy" and .precopy then ", rounds MiB \([.precopy.rounds[].bytes / 1048576 | round]), frozen \(.precopy.final_bytes / 1048576 | round) MiB" else "" end) +
                 (if .count.skipped or .count == null then "" else
                  ", COUNT: \(.count.sweeps_during_migration) sweeps during the migration" +
                  (if .method == "postcopy" then " (\(.count.sweeps_during_postcopy) in post-copy)" else "" end) +

@@ -47,14 +47,30 @@ int lazy_daemon_start(const char *image_dir, const char *work_dir, const char *p
 		      const char *criu_conf, struct proc *p, ferry_error_t *err)
 {
 	char ip[64], port[16];
+	const char *argv[24];
+	int n = 0;
 	if (split_address(page_server, ip, port, err) < 0)
 		return -1;
-	/* FERRY_DEBUG: CRIU's most verbose log (it slows the transfer down) */
-	const char *argv[] = { config_get()->criu, "lazy-pages", "--config", criu_conf,
-			       "--page-server", "--address", ip,
-			       "--port", port, "--images-dir", image_dir, "--work-dir", work_dir,
-			       "--log-file", "lazy-pages.log", getenv("FERRY_DEBUG") ? "-v4" : NULL,
-			       NULL };
+	argv[n++] = config_get()->criu;
+	argv[n++] = "lazy-pages";
+	if (criu_conf) { /* the node's: TLS to the source's page server */
+		argv[n++] = "--config";
+		argv[n++] = criu_conf;
+	}
+	argv[n++] = "--page-server";
+	argv[n++] = "--address";
+	argv[n++] = ip;
+	argv[n++] = "--port";
+	argv[n++] = port;
+	argv[n++] = "--images-dir";
+	argv[n++] = image_dir;
+	argv[n++] = "--work-dir";
+	argv[n++] = work_dir;
+	argv[n++] = "--log-file";
+	argv[n++] = "lazy-pages.log";
+	if (getenv("FERRY_DEBUG")) /* CRIU's most verbose log (it slows the transfer down) */
+		argv[n++] = "-v4";
+	argv[n] = NULL;
 	struct proc_opts opts = { .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
 				  .new_session = true };
 	if (proc_spawn(argv, &opts, p, err) < 0)

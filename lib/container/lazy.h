@@ -15,7 +15,9 @@
 #include "util/proc.h"
 
 /* Starts the daemon for images in image_dir, working (and listening) in
- * work_dir, fetching from page_server ("ip:port"); returns once it listens. */
+ * work_dir, fetching from page_server ("ip:port") with the options of
+ * criu_conf (NULL: none; pre-copy's local page server speaks plain TCP);
+ * returns once it listens. */
 int lazy_daemon_start(const char *image_dir, const char *work_dir, const char *page_server,
 		      const char *criu_conf,
 		      struct proc *p, ferry_error_t *err);

@@ -37,8 +37,93 @@ struct pm_scan_arg {
 #define PM_SCAN_CHECK_WPASYNC (1 << 1)
 #endif
 
+#ifndef PAGE_IS_WPALLOWED
+#define PAGE_IS_WPALLOWED (1 << 0)
+#endif
+#ifndef PAGE_IS_PRESENT
+#define PAGE_IS_PRESENT (1 << 3)
+#endif
+#ifndef PAGE_IS_SWAPPED
+#define PAGE_IS_SWAPPED (1 << 4)
+#endif
+#ifndef PAGE_IS_PFNZERO
+#define PAGE_IS_PFNZERO (1 << 5)
+#endif
+
 #define SCAN_VEC 512
 #define PAGE 4096u
+
+static int load_ranges(struct dirty_tracker *t, ferry_error_t *err);
+static int64_t scan_range_with(struct dirty_tracker *t, const struct dirty_range *r, uint64_t flags,
+			       uint64_t inverted, uint64_t mask, uint64_t anyof,
+			       dirty_range_fn fn, void *data, ferry_error_t *err);
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct dirty_range *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Registers one range for write-protection, protects what it holds (the
+ * baseline) and appends it; 0 when the kernel refuses the mapping. */
+static int register_more(struct dirty_tracker *t, uint64_t start, uint64_t end, ferry_error_t *err)
+{
+	struct uffdio_register reg = { .range = { start, end - start },
+				       .mode = UFFDIO_REGISTER_MODE_WP };
+	if (ioctl(t->uffd, UFFDIO_REGISTER, &reg) < 0)
+		return 0;
+	struct dirty_range *grown = realloc(t->ranges, (t->n_ranges + 1) * sizeof(*grown));
+	if (!grown)
+		return ferry_error_set(err, ENOMEM, "track %d", (int)t->pid);
+	t->ranges = grown;
+	t->ranges[t->n_ranges++] = (struct dirty_range){ start, end };
+	t->tracked_bytes += end - start;
+	return 1;
+}
+
+int64_t dirty_track_extend(struct dirty_tracker *t, dirty_range_fn fn, void *data,
+			   ferry_error_t *err)
+{
+	struct dirty_tracker now = { .pid = t->pid };
+	if (load_ranges(&now, err) < 0) {
+		free(now.ranges);
+		return -1;
+	}
+	size_t before = t->n_ranges;
+	int rc = 0;
+	for (size_t i = 0; i < now.n_ranges && rc >= 0; i++) {
+		/* the parts of this mapping no tracked range covers */
+		uint64_t a = now.ranges[i].start, end = now.ranges[i].end;
+		for (size_t k = 0; k < before && a < end && rc >= 0; k++) {
+			const struct dirty_range *r = &t->ranges[k];
+			if (r->end <= a || r->start >= end)
+				continue;
+			if (r->start > a)
+				rc = register_more(t, a, r->start, err);
+			a = r->end > a ? r->end : a;
+		}
+		if (a < end && rc >= 0)
+			rc = register_more(t, a, end, err);
+	}
+	free(now.ranges);
+	if (rc < 0)
+		return -1;
+	int64_t pages = 0;
+	for (size_t i = before; i < t->n_ranges; i++) {
+		/* the baseline: protected from now on; then everything they hold */
+		if (scan_range_with(t, &t->ranges[i], PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, 0,
+				    PAGE_IS_WRITTEN, 0, NULL, NULL, err) < 0)
+			return -1;
+		int64_t n = scan_range_with(t, &t->ranges[i], 0, PAGE_IS_PFNZERO, PAGE_IS_PFNZERO,
+					    PAGE_IS_PRESENT | PAGE_IS_SWAPPED, fn, data, err);
+		if (n < 0)
+			return -1;
+		pages += n;
+	}
+	if (t->n_ranges > before)
+		qsort(t->ranges, t->n_ranges, sizeof(t->ranges[0]), cmp_range);
+	return pages;
+}
 
 /* Private writable mappings from /proc/PID/maps. */
 static int load_ranges(struct dirty_tracker *t, ferry_error_t *err)
@@ -125,18 +210,20 @@ int dirty_track_start(struct dirty_tracker *t, pid_t pid, ferry_error_t *err)
 	return 0;
 }
 
-static int64_t scan_range(struct dirty_tracker *t, const struct dirty_range *r,
-			  dirty_range_fn fn, void *data, ferry_error_t *err)
+/* One PAGEMAP_SCAN walk of r: the regions matching the categories, each passed to fn. */
+static int64_t scan_range_with(struct dirty_tracker *t, const struct dirty_range *r, uint64_t flags,
+			       uint64_t inverted, uint64_t mask, uint64_t anyof,
+			       dirty_range_fn fn, void *data, ferry_error_t *err)
 {
 	struct page_region vec[SCAN_VEC];
 	int64_t pages = 0;
 	uint64_t from = r->start;
 	while (from < r->end) {
-		struct pm_scan_arg a = { .size = sizeof(a),
-					 .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		struct pm_scan_arg a = { .size = sizeof(a), .flags = flags,
 					 .start = from, .end = r->end, .vec = (uintptr_t)vec,
-					 .vec_len = SCAN_VEC, .category_mask = PAGE_IS_WRITTEN,
-					 .return_mask = PAGE_IS_WRITTEN };
+					 .vec_len = SCAN_VEC, .category_inverted = inverted,
+					 .category_mask = mask, .category_anyof_mask = anyof,
+					 .return_mask = mask | anyof };
 		long n = ioctl(t->pagemap, PAGEMAP_SCAN, &a);
 		if (n < 0)
 			return ferry_error_set(err, errno, "PAGEMAP_SCAN of %d", (int)t->pid);
@@ -150,6 +237,80 @@ static int64_t scan_range(struct dirty_tracker *t, const struct dirty_range *r,
 		from = a.walk_end;
 	}
 	return pages;
+}
+
+struct spans {
+	struct dirty_range *r;
+	size_t n, cap;
+	bool failed;
+};
+
+static void add_span(const struct dirty_range *r, void *data)
+{
+	struct spans *s = data;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct dirty_range *grown = realloc(s->r, cap * sizeof(*grown));
+		if (!grown) {
+			s->failed = true;
+			return;
+		}
+		s->r = grown;
+		s->cap = cap;
+	}
+	s->r[s->n++] = *r;
+}
+
+static int64_t scan_range(struct dirty_tracker *t, const struct dirty_range *r,
+			  dirty_range_fn fn, void *data, ferry_error_t *err)
+{
+	int64_t n = scan_range_with(t, r, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, 0,
+				    PAGE_IS_WRITTEN, 0, fn, data, err);
+	if (n >= 0 || err->errno_value != EPERM)
+		return n;
+	/* a mapping inside the range replaced since tracking began (it is no
+	 * longer registered): scan the parts that still are */
+	struct spans s = { 0 };
+	ferry_error_clear(err);
+	n = scan_range_with(t, r, 0, 0, PAGE_IS_WPALLOWED, 0, add_span, &s, err);
+	if (n >= 0 && s.failed)
+		n = ferry_error_set(err, ENOMEM, "scan %d", (int)t->pid);
+	int64_t total = 0;
+	for (size_t i = 0; n >= 0 && i < s.n; i++) {
+		n = scan_range_with(t, &s.r[i], PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, 0,
+				    PAGE_IS_WRITTEN, 0, fn, data, err);
+		total += n > 0 ? n : 0;
+	}
+	free(s.r);
+	return n < 0 ? n : total;
+}
+
+/* Every tracked range through one scan kind. */
+static int64_t scan_all(struct dirty_tracker *t, uint64_t inverted, uint64_t mask, uint64_t anyof,
+			dirty_range_fn fn, void *data, ferry_error_t *err)
+{
+	int64_t total = 0;
+	for (size_t i = 0; i < t->n_ranges; i++) {
+		int64_t n = scan_range_with(t, &t->ranges[i], 0, inverted, mask, anyof, fn, data, err);
+		if (n < 0)
+			return -1;
+		total += n;
+	}
+	return total;
+}
+
+int64_t dirty_track_present(struct dirty_tracker *t, dirty_range_fn fn, void *data,
+			    ferry_error_t *err)
+{
+	/* present or swapped, and not the shared zero page */
+	return scan_all(t, PAGE_IS_PFNZERO, PAGE_IS_PFNZERO, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, fn,
+			data, err);
+}
+
+int64_t dirty_track_untracked(struct dirty_tracker *t, dirty_range_fn fn, void *data,
+			      ferry_error_t *err)
+{
+	return scan_all(t, PAGE_IS_WPALLOWED, PAGE_IS_WPALLOWED, 0, fn, data, err);
 }
 
 int64_t dirty_track_scan(struct dirty_tracker *t, dirty_range_fn fn, void *data,

@@ -46,6 +46,21 @@ int dirty_track_start(struct dirty_tracker *t, pid_t pid, ferry_error_t *err);
  * NULL); protects them again.  -1 with err on failure. */
 int64_t dirty_track_scan(struct dirty_tracker *t, dirty_range_fn fn, void *data,
 			 ferry_error_t *err);
+/* Pages of the tracked ranges that hold data now (present or swapped, not
+ * the zero page): what a first copy of the memory must read.  Protects nothing. */
+int64_t dirty_track_present(struct dirty_tracker *t, dirty_range_fn fn, void *data,
+			    ferry_error_t *err);
+/* Parts of the tracked ranges whose writes are no longer tracked (the
+ * mapping was replaced since tracking started: munmap + mmap, mremap):
+ * anything copied from there before is stale. */
+int64_t dirty_track_untracked(struct dirty_tracker *t, dirty_range_fn fn, void *data,
+			      ferry_error_t *err);
+/* Starts tracking the private writable mappings that appeared since
+ * tracking began (new mappings, a grown heap): each new range is protected,
+ * then every page holding data in it passed to fn (it was never copied).
+ * Returns those pages, -1 with err. */
+int64_t dirty_track_extend(struct dirty_tracker *t, dirty_range_fn fn, void *data,
+			   ferry_error_t *err);
 /* Ends tracking: unregisters, closes (the process keeps running untouched). */
 void dirty_track_stop(struct dirty_tracker *t);
 

@@ -25,7 +25,7 @@ static const struct {
 	{ "kill-target", FAULT_KILL_TARGET_AT, true },
 };
 
-static const char *const source_phases[] = { "prepare", "freeze", "dump", "rootfs",
+static const char *const source_phases[] = { "prepare", "precopy", "freeze", "dump", "rootfs",
 					      "restore", "commit", "postcopy" };
 
 static bool phase_allowed(enum fault_kind kind, const char *phase)

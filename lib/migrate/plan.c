@@ -2,6 +2,8 @@
  * plan.c - see plan.h.
  */
 #include "migrate/plan.h"
+#include "container/pod.h"
+#include "migrate/precopy.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -36,14 +38,30 @@ int plan_migration(const struct node *n, const char *name, const char *requested
 	plan->estimated_stopcopy_ms = PLAN_STOPCOPY_FIXED_MS + PLAN_STOPCOPY_MS_PER_MIB * mib;
 	if (!requested[0] || !strcmp(requested, "auto")) {
 		bool fits = plan->estimated_stopcopy_ms <= max_downtime_ms;
-		snprintf(plan->mode, sizeof(plan->mode), "%s", fits ? "stop-copy" : "postcopy");
+		if (fits) {
+			snprintf(plan->mode, sizeof(plan->mode), "stop-copy");
+			snprintf(plan->reason, sizeof(plan->reason),
+				 "auto: %.0f MiB resident, stop-and-copy estimated at %.0f ms, within the %d ms budget",
+				 mib, plan->estimated_stopcopy_ms, max_downtime_ms);
+			return 0;
+		}
+		char procs[PATH_MAX];
+		ferry_error_t why = { 0 };
+		pod_procs_file(procs, sizeof(procs), n, name);
+		int64_t rate = precopy_sample_dirty_rate(procs, PLAN_SAMPLE_MS, &why);
+		bool slow = rate >= 0 && rate <= PLAN_PRECOPY_MAX_DIRTY_SHARE * PLAN_LINK_BYTES_PER_S;
+		plan->dirty_bytes_per_s = rate > 0 ? (uint64_t)rate : 0;
+		snprintf(plan->mode, sizeof(plan->mode), "%s", slow ? "precopy" : "postcopy");
 		snprintf(plan->reason, sizeof(plan->reason),
-			 "auto: %.0f MiB resident, stop-and-copy estimated at %.0f ms, %s the %d ms budget",
-			 mib, plan->estimated_stopcopy_ms, fits ? "within" : "over", max_downtime_ms);
+			 "auto: %.0f MiB resident, stop-and-copy estimated at %.0f ms, over the %d ms budget; "
+			 "writes %.0f MB/s (%s %.0f%% of the link)",
+			 mib, plan->estimated_stopcopy_ms, max_downtime_ms, rate > 0 ? rate / 1e6 : 0.0,
+			 slow ? "at most" : "over", PLAN_PRECOPY_MAX_DIRTY_SHARE * 100);
 		return 0;
 	}
-	if (strcmp(requested, "stop-copy") && strcmp(requested, "postcopy"))
-		return ferry_error_set(err, 0, "unknown mode '%s' (auto, stop-copy or postcopy)",
+	if (strcmp(requested, "stop-copy") && strcmp(requested, "postcopy") &&
+	    strcmp(requested, "precopy"))
+		return ferry_error_set(err, 0, "unknown mode '%s' (auto, stop-copy, postcopy or precopy)",
 				       requested);
 	snprintf(plan->mode, sizeof(plan->mode), "%s", requested);
 	snprintf(plan->reason, sizeof(plan->reason), "requested");

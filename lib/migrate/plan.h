@@ -7,7 +7,11 @@
  * lives on two nodes.  auto estimates the stop-and-copy downtime from the
  * container's resident memory (cgroup memory.stat) with per-MiB costs
  * measured on this class of machine (see bench/) and picks stop-and-copy when
- * that fits the downtime budget, post-copy otherwise.
+ * that fits the downtime budget.  Otherwise it samples how fast the
+ * container writes its memory (PLAN_SAMPLE_MS of dirty tracking, the
+ * process keeps running) and picks pre-copy when that rate is well below
+ * the link's throughput (the rounds then converge and nothing of the
+ * container is left on the source after the commit), post-copy otherwise.
  */
 #ifndef FERRY_PLAN_H
 #define FERRY_PLAN_H
@@ -22,14 +26,21 @@
 #define PLAN_STOPCOPY_FIXED_MS 150.0
 #define PLAN_STOPCOPY_MS_PER_MIB 6.6
 
+/* the link ferry's TLS stream reaches between the sandbox nodes (bench/) */
+#define PLAN_LINK_BYTES_PER_S (900.0 * 1000 * 1000)
+/* pre-copy when the container writes at most this share of the link's rate */
+#define PLAN_PRECOPY_MAX_DIRTY_SHARE 0.25
+#define PLAN_SAMPLE_MS 200
+
 struct migration_plan {
-	char mode[16];              /* "stop-copy" or "postcopy" */
+	char mode[16];              /* "stop-copy", "postcopy" or "precopy" */
+	uint64_t dirty_bytes_per_s; /* auto's sample, 0 if not measured */
 	uint64_t memory_bytes;      /* resident memory of the container */
 	double estimated_stopcopy_ms;
-	char reason[160];
+	char reason[200];
 };
 
-/* requested: "auto", "stop-copy" or "postcopy"; max_downtime_ms <= 0: default. */
+/* requested: "auto", "stop-copy", "postcopy" or "precopy"; max_downtime_ms <= 0: default. */
 int plan_migration(const struct node *n, const char *name, const char *requested,
 		   int max_downtime_ms, struct migration_plan *plan, ferry_error_t *err);
 

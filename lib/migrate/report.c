@@ -51,6 +51,12 @@ void report_progress(struct migration_report *r)
 	json_object_object_add(m, "phase", json_object_new_string(r->phases[r->n_phases - 1].name));
 	json_object_object_add(m, "bytes_sent", json_object_new_int64((int64_t)r->bytes_sent));
 	json_object_object_add(m, "elapsed_ms", json_object_new_double(clock_now_ms() - r->t0));
+	if (r->precopy && r->pc.n_rounds > 0) {
+		const struct report_round *last = &r->pc.rounds[r->pc.n_rounds - 1];
+		json_object_object_add(m, "round", json_object_new_int(r->pc.n_rounds - 1));
+		json_object_object_add(m, "round_bytes", json_object_new_int64((int64_t)last->bytes));
+		json_object_object_add(m, "round_ms", json_object_new_double(last->ms));
+	}
 	if (wire_send_json(r->progress, WIRE_PROGRESS, m, NULL) < 0)
 		r->progress = NULL; /* the CLI went away; the migration goes on */
 	json_object_put(m);
@@ -101,5 +107,23 @@ json_object *report_to_json(const struct migration_report *r)
 		json_object_array_add(phases, p);
 	}
 	json_object_object_add(o, "phases", phases);
+	if (r->precopy) {
+		const struct precopy_report *pc = &r->pc;
+		json_object *p = json_object_new_object(), *rounds = json_object_new_array();
+		for (int i = 0; i < pc->n_rounds; i++) {
+			json_object *x = json_object_new_object();
+			json_object_object_add(x, "bytes", json_object_new_int64((int64_t)pc->rounds[i].bytes));
+			json_object_object_add(x, "pages", json_object_new_int64((int64_t)pc->rounds[i].pages));
+			json_object_object_add(x, "ms", ms(pc->rounds[i].ms));
+			json_object_array_add(rounds, x);
+		}
+		json_object_object_add(p, "rounds", rounds);
+		json_object_object_add(p, "stop_reason", json_object_new_string(pc->stop_reason));
+		json_object_object_add(p, "final_bytes", json_object_new_int64((int64_t)pc->final_bytes));
+		json_object_object_add(p, "final_ms", ms(pc->final_ms));
+		json_object_object_add(p, "late_bytes", json_object_new_int64((int64_t)pc->late_bytes));
+		json_object_object_add(p, "late_ms", ms(pc->late_ms));
+		json_object_object_add(o, "precopy", p);
+	}
 	return o;
 }

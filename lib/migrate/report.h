@@ -23,9 +23,29 @@ struct report_phase {
 	double duration_ms;
 };
 
+#define REPORT_MAX_ROUNDS 16
+
+/* One pre-copy round: what was sent while the container ran (round 0: all
+ * its memory; round k: what it wrote during round k-1). */
+struct report_round {
+	uint64_t bytes, pages;
+	double ms;
+};
+
+struct precopy_report {
+	struct report_round rounds[REPORT_MAX_ROUNDS];
+	int n_rounds;
+	char stop_reason[96];
+	uint64_t final_bytes;   /* dirty at the freeze, sent while frozen */
+	double final_ms;
+	uint64_t late_bytes;    /* lazy pages of the dump never sent before (new mappings) */
+	double late_ms;
+	uint64_t dirty_bytes_per_s; /* measured by auto's sample, 0 if none */
+};
+
 struct migration_report {
 	char name[48], from[48], to[48], mode[16];
-	char plan[160];          /* why this mode */
+	char plan[200];          /* why this mode */
 	uint64_t memory_bytes;   /* resident memory when the migration began */
 	bool ok;
 	char error[1024];
@@ -35,6 +55,8 @@ struct migration_report {
 	struct report_phase phases[REPORT_MAX_PHASES];
 	int n_phases;
 	struct wire_conn *progress; /* CLI connection for PROGRESS frames, or NULL */
+	bool precopy;
+	struct precopy_report pc;
 };
 
 void report_init(struct migration_report *r, const char *name, const char *from, const char *to,

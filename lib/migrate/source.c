@@ -9,6 +9,7 @@
 #include "migrate/fault.h"
 #include "migrate/peer.h"
 #include "migrate/plan.h"
+#include "migrate/precopy.h"
 #include "migrate/slots.h"
 #include "migrate/stream.h"
 #include "migrate/tree.h"
@@ -49,7 +50,12 @@ struct source {
 	char images[PATH_MAX], work[PATH_MAX], scratch[PATH_MAX];
 	struct hold hold;             /* the pod's incoming packets during the move */
 	bool postcopy;                /* memory follows after the restore */
-	struct proc page_server;      /* post-copy: runc checkpoint serving pages */
+	bool precopy;                 /* memory sent before the freeze (precopy.h) */
+	bool lazy;                    /* CRIU dumps no anonymous memory (post- or pre-copy) */
+	struct precopy pc;
+	uint64_t pc_bytes;            /* sent by pre-copy (rounds, freeze, after the dump) */
+	int budget_ms;                /* --max-downtime-ms */
+	struct proc page_server;      /* lazy dump: runc checkpoint serving pages */
 	char page_server_addr[64];
 	bool holding, frozen, locked, committed;
 	bool small_fs;                /* fill-source-disk fault: images on a tiny tmpfs */
@@ -300,9 +306,12 @@ static int cap_page_server(struct source *s, ferry_error_t *err)
 /* Post-copy: the page server's port and its cap are chosen before the freeze. */
 static int prepare_page_server(struct source *s, ferry_error_t *err)
 {
-	if (!s->postcopy)
+	if (!s->lazy)
 		return 0;
-	return pick_page_server(s, err) < 0 ? -1 : cap_page_server(s, err);
+	if (pick_page_server(s, err) < 0)
+		return -1;
+	/* pre-copy: the page server is never asked for a page */
+	return s->postcopy ? cap_page_server(s, err) : 0;
 }
 
 /* Runs `runc checkpoint` and streams its images until it exits (stop-copy)
@@ -317,14 +326,14 @@ static int checkpoint_streaming(struct source *s, struct stream_sender *tx, int 
 	while (ev == DUMP_RUNNING && rc == 0) {
 		ev = pidfd < 0 ? DUMP_EXITED : wait_dump_activity(pidfd, status_r);
 		rc = stream_sender_poll(tx, err);
-		s->report->bytes_sent = tx->bytes_sent;
+		s->report->bytes_sent = tx->bytes_sent + s->pc_bytes;
 		if (rc == 0)
 			rc = inject_dump_fault(s, p->pid, err);
 	}
 	log_info("checkpoint of %s %s after %.0f ms, %llu bytes sent", record_str(s->record, "name"),
 		 ev == DUMP_LAZY_READY ? "ready for post-copy" : "finished",
 		 clock_now_ms() - s->report->freeze_at, (unsigned long long)tx->bytes_sent);
-	if (rc == 0 && s->postcopy && ev != DUMP_LAZY_READY)
+	if (rc == 0 && s->lazy && ev != DUMP_LAZY_READY)
 		rc = ferry_error_set(err, 0, "lazy checkpoint ended before it was ready");
 	return rc;
 }
@@ -333,14 +342,18 @@ static int dump_and_stream(struct source *s, ferry_error_t *err)
 {
 	if (enter_phase(s, "dump", err) < 0)
 		return -1;
+	char procs[PATH_MAX];
+	pod_procs_file(procs, sizeof(procs), s->node, record_str(s->record, "name"));
+	if (s->precopy && precopy_final(&s->pc, procs, err) < 0)
+		return -1;
 	struct runc_checkpoint_opts o = { .image_dir = s->images, .work_dir = s->work,
 					  .leave_running = true, .status_fd = -1 };
 	int status[2] = { -1, -1 };
 	struct stream_sender tx;
 	struct proc p;
-	if (s->postcopy && pipe2(status, O_CLOEXEC) < 0)
+	if (s->lazy && pipe2(status, O_CLOEXEC) < 0)
 		return ferry_error_set(err, errno, "pipe");
-	o.lazy_page_server = s->postcopy ? s->page_server_addr : NULL;
+	o.lazy_page_server = s->lazy ? s->page_server_addr : NULL;
 	o.status_fd = status[1];
 	int rc = stream_sender_init(&tx, &s->conn, SPACE_IMAGES, s->images, err);
 	tx.max_bytes_per_s = s->max_bytes_per_s;
@@ -350,8 +363,10 @@ static int dump_and_stream(struct source *s, ferry_error_t *err)
 		close(status[1]);
 	if (rc == 0) {
 		rc = checkpoint_streaming(s, &tx, status[0], &p, err);
-		if (rc == 0 && s->postcopy) {
+		if (rc == 0 && s->lazy) {
 			s->page_server = p; /* serves pages until the target has them all */
+			if (s->precopy) /* the lazy pages the target does not have yet */
+				rc = precopy_send_late(&s->pc, s->images, err);
 		} else {
 			if (rc < 0) {
 				kill(-p.pid, SIGKILL);
@@ -368,7 +383,7 @@ static int dump_and_stream(struct source *s, ferry_error_t *err)
 	}
 	if (rc == 0)
 		rc = stream_sender_finish(&tx, err);
-	s->report->bytes_sent = tx.bytes_sent;
+	s->report->bytes_sent = tx.bytes_sent + s->pc_bytes;
 	if (status[0] >= 0)
 		close(status[0]);
 	stream_sender_release(&tx);
@@ -392,6 +407,8 @@ static int send_layer_and_log(struct source *s, ferry_error_t *err)
 	json_object_object_add(done, "bytes", json_object_new_int64((int64_t)s->report->bytes_sent));
 	if (s->postcopy)
 		json_object_object_add(done, "page_server", json_object_new_string(s->page_server_addr));
+	if (s->precopy)
+		json_object_object_add(done, "precopy", json_object_new_boolean(1));
 	return wire_send_json(&s->conn, WIRE_DUMP_DONE, done, err);
 }
 
@@ -405,6 +422,8 @@ static int await_restore(struct source *s, ferry_error_t *err)
 	return 0;
 }
 
+static void stop_page_server_after_commit(struct source *s);
+
 /* THE COMMIT POINT: the fabric delivers the pod's traffic to the target. */
 static int commit(struct source *s, ferry_error_t *err)
 {
@@ -414,6 +433,8 @@ static int commit(struct source *s, ferry_error_t *err)
 		return -1;
 	s->committed = true;
 	mark_in_flight(s, s->postcopy ? s->page_server.pid : 0, true);
+	if (s->precopy) /* the target has every page: CRIU's page server is not needed */
+		stop_page_server_after_commit(s);
 	_cleanup_json_ json_object *c = json_object_new_object();
 	ferry_error_t send_err = { 0 };
 	if (wire_send_json(&s->conn, WIRE_COMMIT, c, &send_err) < 0 ||
@@ -465,6 +486,12 @@ static void stop_page_server(struct source *s)
 	s->criu_killed = true;
 }
 
+static void stop_page_server_after_commit(struct source *s)
+{
+	stop_page_server(s);
+	s->criu_killed = false;
+}
+
 static void cleanup_source(struct source *s)
 {
 	ferry_error_t err = { 0 };
@@ -489,6 +516,7 @@ static void await_target_cleanup(struct source *s)
 static void rollback(struct source *s, const ferry_error_t *cause)
 {
 	ferry_error_t err = { 0 };
+	precopy_release(&s->pc); /* trackers off before the container resumes */
 	stop_page_server(s);
 	if (s->conn.fd >= 0) {
 		_cleanup_json_ json_object *a = json_object_new_object();
@@ -519,6 +547,44 @@ static void rollback(struct source *s, const ferry_error_t *cause)
 	log_info("migration of %s rolled back: %s", record_str(s->record, "name"), cause->message);
 }
 
+static void pc_progress(void *data)
+{
+	struct source *s = data;
+	s->report->bytes_sent = s->pc_bytes;
+	report_progress(s->report);
+}
+
+/* Pre-copy rounds while the container runs (precopy.h). */
+static int precopy_phase(struct source *s, ferry_error_t *err)
+{
+	char procs[PATH_MAX];
+	if (!s->precopy)
+		return 0;
+	if (enter_phase(s, "precopy", err) < 0)
+		return -1;
+	pod_procs_file(procs, sizeof(procs), s->node, record_str(s->record, "name"));
+	if (precopy_start(&s->pc, procs, &s->conn, &s->report->pc, &s->pc_bytes, err) < 0)
+		return -1;
+	s->pc.max_bytes_per_s = s->max_bytes_per_s;
+	s->pc.progress = pc_progress;
+	s->pc.progress_data = s;
+	return precopy_rounds(&s->pc, s->budget_ms, err);
+}
+
+/* Pre-copy, after the commit and the source's clean-up: the target's CRIU
+ * fills the restored process from the pre-copied pages, locally; the target
+ * closes the connection when that is done (the container is then free for
+ * the next operation).  Nothing depends on this node any more. */
+static void await_target_settled(struct source *s)
+{
+	ferry_error_t ignore = { 0 };
+	report_phase_begin(s->report, "settle");
+	if (wire_set_timeouts(s->conn.fd, 120 * 1000, &ignore) < 0)
+		return;
+	while (wire_recv(&s->conn, &s->frame, &ignore) == 0)
+		;
+}
+
 static int choose_mode(struct source *s, json_object *request, ferry_error_t *err)
 {
 	struct migration_plan plan;
@@ -529,6 +595,11 @@ static int choose_mode(struct source *s, json_object *request, ferry_error_t *er
 			   max_downtime, &plan, err) < 0)
 		return -1;
 	s->postcopy = !strcmp(plan.mode, "postcopy");
+	s->precopy = !strcmp(plan.mode, "precopy");
+	s->lazy = s->postcopy || s->precopy;
+	s->budget_ms = max_downtime > 0 ? max_downtime : PLAN_DEFAULT_MAX_DOWNTIME_MS;
+	s->report->precopy = s->precopy;
+	s->report->pc.dirty_bytes_per_s = plan.dirty_bytes_per_s;
 	snprintf(s->report->mode, sizeof(s->report->mode), "%s", plan.mode);
 	snprintf(s->report->plan, sizeof(s->report->plan), "%s", plan.reason);
 	s->report->memory_bytes = plan.memory_bytes;
@@ -538,7 +609,7 @@ static int choose_mode(struct source *s, json_object *request, ferry_error_t *er
 static int run_phases(struct source *s, ferry_error_t *err)
 {
 	if (prepare_target(s, err) < 0 || make_scratch(s, err) < 0 ||
-	    prepare_page_server(s, err) < 0)
+	    prepare_page_server(s, err) < 0 || precopy_phase(s, err) < 0)
 		return -1;
 	mark_in_flight(s, 0, false); /* before the freeze: recovery settles it either way */
 	if (freeze(s, err) < 0 ||
@@ -547,6 +618,8 @@ static int run_phases(struct source *s, ferry_error_t *err)
 		return -1;
 	int rc = await_pages(s, err);
 	cleanup_source(s);
+	if (rc == 0 && s->precopy)
+		await_target_settled(s);
 	return rc;
 }
 
@@ -569,6 +642,7 @@ int migrate_source(const struct node *node, json_object *request, struct wire_co
 			rollback(&s, err);
 	}
 	report_finish(report, rc < 0 ? err->message : NULL);
+	precopy_release(&s.pc);
 	clear_in_flight(&s);
 	if (s.shaped_dev[0])
 		shaper_uncap_sport(s.shaped_dev, s.page_server_port);

@@ -7,6 +7,7 @@
 #include "container/store.h"
 #include "agent/locks.h"
 #include "migrate/fault.h"
+#include "migrate/pagestore.h"
 #include "migrate/peer.h"
 #include "migrate/slots.h"
 #include "migrate/stream.h"
@@ -36,7 +37,9 @@ struct target {
 	struct wire_frame frame;
 	char scratch[PATH_MAX], images[PATH_MAX], work[PATH_MAX];
 	char page_server[64];    /* post-copy: where the source serves memory */
-	struct proc lazy;        /* post-copy: CRIU's lazy-pages daemon */
+	struct proc lazy;        /* post- or pre-copy: CRIU's lazy-pages daemon */
+	bool precopy;            /* memory arrived before the dump (pagestore.h) */
+	struct pagestore ps;
 	bool prepared;
 	bool marked;             /* the incoming marker exists */
 	int lock;                /* the container's lock on this node (agent/locks.h) */
@@ -115,6 +118,9 @@ static int prepare(struct target *t, ferry_error_t *err)
 	snprintf(t->work, sizeof(t->work), "%s/work", t->scratch);
 	config_container_dir(dir, sizeof(dir), t->node->self.name, name);
 	pod_net(t->node, t->record, &t->pn);
+	char store[PATH_MAX + 16];
+	snprintf(store, sizeof(store), "%s/precopy", t->scratch);
+	pagestore_init(&t->ps, store);
 	t->prepared = true;
 	mark_incoming(t, true);
 	if (fs_rm_rf(t->scratch, err) < 0 || fs_mkdir_p(t->images, 0700, err) < 0 ||
@@ -157,7 +163,19 @@ static int dump_done(struct target *t, ferry_error_t *err)
 	if (json_object_object_get_ex(m, "page_server", &ps) &&
 	    json_object_is_type(ps, json_type_string))
 		snprintf(t->page_server, sizeof(t->page_server), "%s", json_object_get_string(ps));
+	t->precopy = json_object_object_get_ex(m, "precopy", &ps) && json_object_get_boolean(ps);
+	if (t->precopy && t->page_server[0])
+		return ferry_error_set(err, 0, "protocol error: pre-copy with a page server");
 	return stream_receiver_check_complete(&t->rx, err);
+}
+
+static int handle_page_data(struct target *t, ferry_error_t *err)
+{
+	struct wire_page_data pd;
+	fault_point(t, "precopy");
+	if (wire_parse_page_data(t->frame.payload, t->frame.length, &pd, err) < 0)
+		return -1;
+	return pagestore_write(&t->ps, &pd, err);
 }
 
 static int receive_state(struct target *t, ferry_error_t *err)
@@ -188,7 +206,11 @@ static int receive_state(struct target *t, ferry_error_t *err)
 			fault_point(t, "rootfs");
 			rc = handle_entry(t, err);
 			break;
+		case WIRE_PAGE_DATA:
+			rc = handle_page_data(t, err);
+			break;
 		case WIRE_DUMP_DONE:
+			log_info("state of %s received", record_str(t->record, "name"));
 			return dump_done(t, err);
 		case WIRE_ABORT:
 		case WIRE_ERROR:
@@ -210,13 +232,23 @@ static int restore(struct target *t, ferry_error_t *err)
 		unlink(inv); /* test-only: makes CRIU's restore fail for real */
 	}
 	double start = clock_now_ms();
-	struct restore_source src = { t->images, t->work, t->page_server[0] != '\0' };
+	struct restore_source src = { t->images, t->work, t->page_server[0] != '\0' || t->precopy };
 	char conf[PATH_MAX];
 	config_criu_conf(conf, sizeof(conf), t->node->self.name);
-	if (src.lazy && lazy_daemon_start(t->images, t->work, t->page_server, conf, &t->lazy, err) < 0)
+	/* pre-copy: the lazy pages come from the store, through a page server here */
+	if (t->precopy && (pagestore_check_images(&t->ps, t->images, err) < 0 ||
+			   pagestore_serve_start(&t->ps, "127.0.0.1", t->page_server, err) < 0))
 		return -1;
+	double checked = clock_now_ms();
+	if (src.lazy && lazy_daemon_start(t->images, t->work, t->page_server,
+					  t->precopy ? NULL : conf, &t->lazy, err) < 0)
+		return -1;
+	double daemon = clock_now_ms();
 	if (pod_restore(t->node, t->record, &src, err) < 0)
 		return -1;
+	log_info("restore of %s: %.0f ms (store check %.0f, lazy-pages daemon %.0f, runc restore %.0f)",
+		 record_str(t->record, "name"), clock_now_ms() - start, checked - start,
+		 daemon - checked, clock_now_ms() - daemon);
 	fault_point(t, "restore");
 	_cleanup_json_ json_object *m = json_object_new_object();
 	json_object_object_add(m, "restore_ms", json_object_new_double(clock_now_ms() - start));
@@ -257,9 +289,11 @@ static void await_pages(struct target *t)
 		return;
 	fault_point(t, "postcopy");
 	if (proc_finish(&t->lazy, NULL, &err) < 0)
-		log_error("post-copy of %s failed: %s", record_str(t->record, "name"), err.message);
+		log_error("%s of %s failed: %s", t->precopy ? "local page fill" : "post-copy",
+			  record_str(t->record, "name"), err.message);
 	else
-		log_info("post-copy of %s complete", record_str(t->record, "name"));
+		log_info("%s of %s complete", t->precopy ? "local page fill" : "post-copy",
+			 record_str(t->record, "name"));
 	t->lazy.pid = 0;
 }
 
@@ -306,6 +340,7 @@ int migrate_target(const struct node *node, struct wire_conn *conn, const char *
 		fs_keep_logs_and_remove(t.scratch, logs);
 	}
 	stream_receiver_release(&t.rx);
+	pagestore_release(&t.ps);
 	wire_frame_release(&t.frame);
 	if (t.slot >= 0)
 		close(t.slot);

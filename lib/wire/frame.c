@@ -22,7 +22,7 @@ static const char *const type_names[WIRE_TYPE_MAX] = {
 	[WIRE_FILE_DATA] = "FILE_DATA", [WIRE_FILE_END] = "FILE_END",
 	[WIRE_ENTRY] = "ENTRY",         [WIRE_DUMP_DONE] = "DUMP_DONE",
 	[WIRE_RESTORED] = "RESTORED",   [WIRE_COMMIT] = "COMMIT",
-	[WIRE_ABORT] = "ABORT",
+	[WIRE_ABORT] = "ABORT",         [WIRE_PAGE_DATA] = "PAGE_DATA",
 };
 
 const char *wire_type_name(uint8_t type)
@@ -279,6 +279,38 @@ int wire_parse_file_data(const uint8_t *p, size_t len, struct wire_file_data *ou
 		return -1;
 	out->data = p + 3 + out->name_len + 8;
 	return 0;
+}
+
+int wire_parse_page_data(const uint8_t *p, size_t len, struct wire_page_data *out,
+			 ferry_error_t *err)
+{
+	uint32_t pid, zero;
+	uint64_t vaddr;
+	if (len < WIRE_PAGE_HEADER + WIRE_PAGE_SIZE || (len - WIRE_PAGE_HEADER) % WIRE_PAGE_SIZE)
+		return ferry_error_set(err, 0, "malformed PAGE_DATA: %zu bytes", len);
+	memcpy(&pid, p, 4);
+	memcpy(&zero, p + 4, 4);
+	memcpy(&vaddr, p + 8, 8);
+	out->pid = be32toh(pid);
+	out->vaddr = be64toh(vaddr);
+	out->data = p + WIRE_PAGE_HEADER;
+	out->len = len - WIRE_PAGE_HEADER;
+	if (out->pid == 0 || out->pid > (1u << 22) || zero != 0)
+		return ferry_error_set(err, 0, "malformed PAGE_DATA: pid %u", out->pid);
+	if (out->vaddr % WIRE_PAGE_SIZE || out->vaddr >= WIRE_MAX_VADDR ||
+	    out->len > WIRE_MAX_VADDR - out->vaddr)
+		return ferry_error_set(err, 0, "malformed PAGE_DATA: address 0x%llx",
+				       (unsigned long long)out->vaddr);
+	return 0;
+}
+
+void wire_encode_page_header(uint8_t out[WIRE_PAGE_HEADER], uint32_t pid, uint64_t vaddr)
+{
+	uint32_t p = htobe32(pid), zero = 0;
+	uint64_t v = htobe64(vaddr);
+	memcpy(out, &p, 4);
+	memcpy(out + 4, &zero, 4);
+	memcpy(out + 8, &v, 8);
 }
 
 bool wire_name_is_safe(const char *name, size_t len)

@@ -47,6 +47,7 @@ enum wire_type {
 	WIRE_RESTORED,      /* json {restore_ms}: target runs the pod, its traffic still held */
 	WIRE_COMMIT,        /* json {}: source moved the route: the target owns the pod */
 	WIRE_ABORT,         /* json {error}: source rolls back; target must clean up */
+	WIRE_PAGE_DATA,     /* binary, see wire_page_data: pre-copied memory of one process */
 	WIRE_TYPE_MAX
 };
 
@@ -71,6 +72,20 @@ struct wire_file_data {
 	uint64_t offset;
 	const uint8_t *data;
 	size_t data_len;
+};
+
+/* Parsed view of a PAGE_DATA payload: u32 pid (as CRIU names the process:
+ * its pid in the container's namespace), u32 zero, u64 vaddr, then whole
+ * pages.  Validated: pid > 0, vaddr page aligned, at least one page, a whole
+ * number of pages, the range inside a 57-bit address space. */
+#define WIRE_PAGE_SIZE 4096u
+#define WIRE_PAGE_HEADER 16u
+#define WIRE_MAX_VADDR (1ull << 57)
+struct wire_page_data {
+	uint32_t pid;
+	uint64_t vaddr;
+	const uint8_t *data;
+	size_t len;
 };
 
 const char *wire_type_name(uint8_t type);
@@ -106,6 +121,11 @@ int wire_frame_error(const struct wire_frame *f, ferry_error_t *err);
 json_object *wire_frame_json(const struct wire_frame *f, ferry_error_t *err);
 int wire_parse_file_data(const uint8_t *payload, size_t len, struct wire_file_data *out,
 			 ferry_error_t *err);
+int wire_parse_page_data(const uint8_t *payload, size_t len, struct wire_page_data *out,
+			 ferry_error_t *err);
+/* Encodes the 16-byte PAGE_DATA header. */
+void wire_encode_page_header(uint8_t out[WIRE_PAGE_HEADER], uint32_t pid, uint64_t vaddr);
+
 /* A relative path with no "..", empty, "." components or NUL: safe to join under a root. */
 bool wire_name_is_safe(const char *name, size_t len);
 

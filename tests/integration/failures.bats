@@ -4,7 +4,7 @@
 
 load helpers
 
-# FAULT_MODE: the migration mode under test (`make faults` runs both)
+# FAULT_MODE: the migration mode under test (`make faults` runs each)
 FAULT_MODE=${FAULT_MODE:-stop-copy}
 
 setup() {

@@ -5,7 +5,8 @@
 # After the agents restart (and recover), there is exactly one live copy, it
 # serves with its memory intact, the pod IP is routed to it, and it is where
 # the commit point says: on the source if the route had not moved, on the
-# target if it had.  Post-copy phases only run in post-copy mode; killing the
+# target if it had.  Pre-copy rounds (phase precopy) only run in pre-copy
+# mode, post-copy phases only in post-copy mode; killing the
 # source during post-copy loses the pod by design (README: post-copy), so it
 # is not in the matrix.
 
@@ -36,6 +37,7 @@ settled() {
 # fault_case KIND PHASE OWNER
 fault_case() {
 	[[ $2 == postcopy && $FAULT_MODE != postcopy ]] && skip "post-copy phase in $FAULT_MODE mode"
+	[[ $2 == precopy && $FAULT_MODE != precopy ]] && skip "pre-copy phase in $FAULT_MODE mode"
 	local victim= kills=0
 	case $1 in kill-source) victim=node1 ;; kill-target) victim=node2 ;; esac
 	[ -n "$victim" ] && kills=$(grep -c "killing this agent" "/run/ferry/nodes/$victim/agent.log" || true)
@@ -60,6 +62,10 @@ fault_case() {
 
 @test "cut at prepare: one copy, on node1" {
 	fault_case cut prepare node1
+}
+
+@test "cut at precopy: one copy, on node1" {
+	fault_case cut precopy node1
 }
 
 @test "cut at freeze: one copy, on node1" {
@@ -90,6 +96,10 @@ fault_case() {
 	fault_case kill-source prepare node1
 }
 
+@test "kill-source at precopy: one copy, on node1" {
+	fault_case kill-source precopy node1
+}
+
 @test "kill-source at freeze: one copy, on node1" {
 	fault_case kill-source freeze node1
 }
@@ -112,6 +122,10 @@ fault_case() {
 
 @test "kill-target at prepare: one copy, on node1" {
 	fault_case kill-target prepare node1
+}
+
+@test "kill-target at precopy: one copy, on node1" {
+	fault_case kill-target precopy node1
 }
 
 @test "kill-target at dump: one copy, on node1" {

@@ -2,7 +2,8 @@
  * test_dirty.c - dirty-page tracking of another process (lib/memtrack):
  * after a round of writes, the scan reports exactly the pages written (plus
  * at most a few of the process's own stack and libc pages), then nothing
- * until the next writes; the process runs on untouched after tracking stops.
+ * until the next writes; the present-pages scan (pre-copy's first round)
+ * reports the whole buffer; the process runs on untouched after tracking stops.
  */
 #include "testutil.h"
 #include "memtrack/dirty.h"
@@ -72,6 +73,17 @@ static void collect(const struct dirty_range *r, void *data)
 	}
 }
 
+struct buffer_count {
+	uint64_t base, pages;
+};
+
+static void count_buffer(const struct dirty_range *r, void *data)
+{
+	struct buffer_count *b = data;
+	for (uint64_t a = r->start; a < r->end; a += PAGE)
+		b->pages += a >= b->base && a < b->base + (16u << 20);
+}
+
 static void test_rounds(void **state)
 {
 	struct child c;
@@ -90,6 +102,12 @@ static void test_rounds(void **state)
 	if (err.message[0])
 		fail_msg("track: %s", err.message);
 	assert_true(t.tracked_bytes >= (16u << 20));
+	/* pre-copy's first round: every page holding data, the whole buffer */
+	struct buffer_count bc = { .base = c.base };
+	assert_true(dirty_track_present(&t, count_buffer, &bc, &err) >= 4096);
+	assert_int_equal(bc.pages, 4096);
+	/* nothing was replaced: no untracked part */
+	assert_int_equal(dirty_track_untracked(&t, NULL, NULL, &err), 0);
 	for (unsigned char k = 1; k <= 3; k++) {
 		child_write_round(&c, k);
 		struct seen s = { .base = c.base };

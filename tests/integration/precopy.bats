@@ -1,0 +1,160 @@
+#!/usr/bin/env bats
+# Pre-copy (--mode precopy): memory is sent in rounds while the container
+# runs (ferry's own dirty tracking: userfaultfd write-protect + PAGEMAP_SCAN),
+# the freeze moves only what changed since the last round, and the target's
+# CRIU serves the restored process from the pre-copied pages.  Correctness
+# only: memory identical, the connection kept, failures before the commit
+# leave the source serving, nothing left on the source after the commit.
+
+load helpers
+
+teardown() {
+	remove_all it-prc it-prc-redis
+}
+
+@test "pre-copy: memory written during the migration arrives intact, connection kept" {
+	start_memhog it-prc node1 256
+	ip=$(field it-prc ip)
+	probe_start "$ip" 7000 memhog
+	run ferry migrate it-prc --to node2 --mode precopy --json
+	echo "$output" | jq -c '{result, error, mode, downtime_ms, total_ms, precopy}'
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.mode == "precopy" and .result == "ok"
+		and ([.phases[].name] | index("precopy") != null)
+		and ([.phases[].name] | index("postcopy") == null)
+		and (.precopy.rounds | length) >= 2
+		and .precopy.rounds[0].bytes >= 200 * 1048576'
+	probe_stop
+	[ "$(field it-prc node)" = node2 ]
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+	[ "$(copies it-prc)" -eq 1 ]
+	# the application goes on writing on the target
+	first=$(memhog_cmd "$ip" COUNT)
+	sleep 1
+	second=$(memhog_cmd "$ip" COUNT)
+	[ "$second" -gt "$first" ]
+}
+
+@test "pre-copy: there and back, memory intact both times" {
+	start_memhog it-prc node1 64
+	ip=$(field it-prc ip)
+	ferry migrate it-prc --to node2 --mode precopy
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+	ferry migrate it-prc --to node1 --mode precopy
+	[ "$(field it-prc node)" = node1 ]
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+}
+
+@test "pre-copy: redis keeps its data, there and back" {
+	ferry run --node node1 --name it-prc-redis --image redis
+	ip=$(field it-prc-redis ip)
+	wait_for redis-cli -h "$ip" ping
+	for i in $(seq 500); do echo "SET k$i v$i"; done | redis-cli -h "$ip" >/dev/null
+	ferry migrate it-prc-redis --to node2 --mode precopy
+	ferry migrate it-prc-redis --to node1 --mode precopy
+	[ "$(field it-prc-redis node)" = node1 ]
+	[ "$(redis-cli -h "$ip" dbsize)" -eq 500 ]
+	[ "$(redis-cli -h "$ip" get k321)" = v321 ]
+}
+
+@test "pre-copy: restore failing before the commit leaves the source serving, untracked" {
+	start_memhog it-prc node1 128
+	ip=$(field it-prc ip)
+	probe_start "$ip" 7000 memhog
+	run ferry migrate it-prc --to node2 --mode precopy --json --fault fail-restore
+	[ "$status" -eq 1 ]
+	echo "$output" | jq -e '.result == "failed"'
+	probe_stop
+	[ "$(field it-prc node)" = node1 ]
+	[ "$(copies it-prc)" -eq 1 ]
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+	# no userfaultfd left in the container's process
+	pid=$(ferry ps --json | jq -r '.[] | select(.name == "it-prc") | .pid // empty')
+	if [ -n "$pid" ]; then
+		! ls -l /proc/"$pid"/fd | grep -q userfaultfd
+	fi
+	# and it can still migrate afterwards
+	ferry migrate it-prc --to node2 --mode precopy
+	[ "$(field it-prc node)" = node2 ]
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+}
+
+@test "pre-copy: connection cut during the rounds leaves the source serving" {
+	start_memhog it-prc node1 128
+	ip=$(field it-prc ip)
+	run ferry migrate it-prc --to node2 --mode precopy --json --fault cut@precopy
+	[ "$status" -eq 1 ]
+	[ "$(field it-prc node)" = node1 ]
+	[ "$(copies it-prc)" -eq 1 ]
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+}
+
+@test "pre-copy: transfer cut during the dump leaves the source serving" {
+	start_memhog it-prc node1 128
+	ip=$(field it-prc ip)
+	run ferry migrate it-prc --to node2 --mode precopy --json --fault cut-transfer
+	[ "$status" -eq 1 ]
+	[ "$(field it-prc node)" = node1 ]
+	[ "$(copies it-prc)" -eq 1 ]
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+}
+
+@test "auto: pre-copy for a large container that writes little, post-copy for one that writes fast" {
+	ferry run --node node1 --name it-prc --image workload -- memhog --mib 256 --rate-mib-s 0
+	ip=$(field it-prc ip)
+	wait_for memhog_cmd "$ip" PING
+	run ferry migrate it-prc --to node2 --json
+	echo "$output" | jq -c '{mode, plan, result}'
+	echo "$output" | jq -e '.mode == "precopy" and .result == "ok" and (.plan | test("writes"))'
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+	remove_all it-prc
+	ferry run --node node1 --name it-prc --image workload -- memhog --mib 256 --rate-mib-s 4096
+	ip=$(field it-prc ip)
+	wait_for memhog_cmd "$ip" PING
+	run ferry migrate it-prc --to node2 --json
+	echo "$output" | jq -c '{mode, plan, result}'
+	echo "$output" | jq -e '.mode == "postcopy" and .result == "ok"'
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+}
+
+@test "pre-copy: memory mapped during the rounds arrives too (redis growing while it migrates)" {
+	ferry run --node node1 --name it-prc-redis --image redis
+	ip=$(field it-prc-redis ip)
+	wait_for redis-cli -h "$ip" ping
+	# a writer adds 100 KB values for 4 s: redis maps new memory all along
+	python3 - "$ip" "$BATS_TEST_TMPDIR/written" <<'PY' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 6379))
+i, t = 0, time.time()
+while time.time() - t < 4:
+    v = b"%d-" % i + b"x" * 100000
+    k = b"k%d" % i
+    s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
+    if not s.recv(16).startswith(b"+OK"):
+        break
+    i += 1
+open(sys.argv[2], "w").write(str(i))
+PY
+	writer=$!
+	sleep 0.5
+	run ferry migrate it-prc-redis --to node2 --mode precopy --json
+	echo "$output" | jq -c '{result, error, downtime_ms, precopy}'
+	[ "$status" -eq 0 ]
+	wait "$writer"
+	n=$(cat "$BATS_TEST_TMPDIR/written")
+	[ "$n" -gt 100 ]
+	[ "$(redis-cli -h "$ip" dbsize)" -eq "$n" ]
+	for k in 0 1 $((n / 2)) $((n - 1)); do
+		v=$(redis-cli -h "$ip" get "k$k" | head -c 16)
+		[[ $v == "$k-xxx"* ]]
+	done
+}
