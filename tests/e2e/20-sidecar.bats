@@ -67,5 +67,5 @@ teardown_file() {
   aof_after=$(KC exec "$TARGET_POD" -c sidecar -- sh -c 'cat /shared/appendonlydir/*.incr.aof | wc -c')
   [ "$aof_after" -gt "$aof_before" ]
   KC logs "$TARGET_POD" -c sidecar > "$BATS_FILE_TMPDIR/sidecar.log"
-  ! grep -qv '^[0-9][0-9]*$' "$BATS_FILE_TMPDIR/sidecar.log"
+  ! grep -qv '^[0-9][0-9]*$' "$BATS_FILE_TMPDIR/sidecar.log" || false
 }

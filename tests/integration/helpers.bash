@@ -57,6 +57,40 @@ probe_stop() {
 	jq -e '.connection_broken == false and .errors == 0' "$PROBE_OUT"
 }
 
+# redis_there_and_back NAME MODE: redis with 500 keys goes node1 -> node2 ->
+# node1 in MODE and keeps every key
+redis_there_and_back() {
+	ferry run --node node1 --name "$1" --image redis
+	local ip
+	ip=$(field "$1" ip)
+	wait_for redis-cli -h "$ip" ping
+	for i in $(seq 500); do echo "SET k$i v$i"; done | redis-cli -h "$ip" >/dev/null
+	ferry migrate "$1" --to node2 --mode "$2"
+	ferry migrate "$1" --to node1 --mode "$2"
+	[ "$(field "$1" node)" = node1 ]
+	[ "$(redis-cli -h "$ip" dbsize)" -eq 500 ]
+	[ "$(redis-cli -h "$ip" get k321)" = v321 ]
+}
+
+# failed_migration_leaves_source NAME MODE FAULT [probe]: memhog NAME (128
+# MiB, node1) fails to migrate to node2 in MODE under --fault FAULT; it is
+# still alone on node1 with its memory intact (and, with "probe", a client's
+# TCP connection held through it never broke)
+failed_migration_leaves_source() {
+	start_memhog "$1" node1 128
+	local ip
+	ip=$(field "$1" ip)
+	[ "${4:-}" = probe ] && probe_start "$ip" 7000 memhog
+	run ferry migrate "$1" --to node2 --mode "$2" --json --fault "$3"
+	[ "$status" -eq 1 ]
+	echo "$output" | jq -e '.result == "failed"'
+	[ "${4:-}" = probe ] && probe_stop
+	[ "$(field "$1" node)" = node1 ]
+	[ "$(copies "$1")" -eq 1 ]
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+}
+
 agent_pid() { ferry sandbox status --json | jq -r --arg n "$1" '.[] | select(.name == $n) | .agent_pid'; }
 
 # kill_agent NODE: kills a node's agent and every request it was serving

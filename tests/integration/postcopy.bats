@@ -35,43 +35,18 @@ teardown() {
 }
 
 @test "post-copy: redis keeps its data, there and back" {
-	ferry run --node node1 --name it-pc-redis --image redis
-	ip=$(field it-pc-redis ip)
-	wait_for redis-cli -h "$ip" ping
-	for i in $(seq 500); do echo "SET k$i v$i"; done | redis-cli -h "$ip" >/dev/null
-	ferry migrate it-pc-redis --to node2 --mode postcopy
-	ferry migrate it-pc-redis --to node1 --mode postcopy
-	[ "$(field it-pc-redis node)" = node1 ]
-	[ "$(redis-cli -h "$ip" dbsize)" -eq 500 ]
-	[ "$(redis-cli -h "$ip" get k321)" = v321 ]
+	redis_there_and_back it-pc-redis postcopy
 }
 
 @test "post-copy: restore failing before the commit leaves the source serving" {
-	start_memhog it-pc node1 128
-	ip=$(field it-pc ip)
-	probe_start "$ip" 7000 memhog
-	run ferry migrate it-pc --to node2 --mode postcopy --json --fault fail-restore
-	[ "$status" -eq 1 ]
-	echo "$output" | jq -e '.result == "failed"'
-	probe_stop
-	[ "$(field it-pc node)" = node1 ]
-	[ "$(copies it-pc)" -eq 1 ]
-	run memhog_cmd "$ip" VERIFY
-	[[ "$output" == OK* ]]
+	failed_migration_leaves_source it-pc postcopy fail-restore probe
 	# and it can still migrate afterwards
 	ferry migrate it-pc --to node2 --mode postcopy
 	[ "$(field it-pc node)" = node2 ]
 }
 
 @test "post-copy: transfer cut before the commit leaves the source serving" {
-	start_memhog it-pc node1 128
-	ip=$(field it-pc ip)
-	run ferry migrate it-pc --to node2 --mode postcopy --json --fault cut-transfer
-	[ "$status" -eq 1 ]
-	[ "$(field it-pc node)" = node1 ]
-	[ "$(copies it-pc)" -eq 1 ]
-	run memhog_cmd "$ip" VERIFY
-	[[ "$output" == OK* ]]
+	failed_migration_leaves_source it-pc postcopy cut-transfer
 }
 
 @test "post-copy: --max-bandwidth caps the page traffic too (never faster than the cap)" {

@@ -49,61 +49,28 @@ teardown() {
 }
 
 @test "pre-copy: redis keeps its data, there and back" {
-	ferry run --node node1 --name it-prc-redis --image redis
-	ip=$(field it-prc-redis ip)
-	wait_for redis-cli -h "$ip" ping
-	for i in $(seq 500); do echo "SET k$i v$i"; done | redis-cli -h "$ip" >/dev/null
-	ferry migrate it-prc-redis --to node2 --mode precopy
-	ferry migrate it-prc-redis --to node1 --mode precopy
-	[ "$(field it-prc-redis node)" = node1 ]
-	[ "$(redis-cli -h "$ip" dbsize)" -eq 500 ]
-	[ "$(redis-cli -h "$ip" get k321)" = v321 ]
+	redis_there_and_back it-prc-redis precopy
 }
 
 @test "pre-copy: restore failing before the commit leaves the source serving, untracked" {
-	start_memhog it-prc node1 128
-	ip=$(field it-prc ip)
-	probe_start "$ip" 7000 memhog
-	run ferry migrate it-prc --to node2 --mode precopy --json --fault fail-restore
-	[ "$status" -eq 1 ]
-	echo "$output" | jq -e '.result == "failed"'
-	probe_stop
-	[ "$(field it-prc node)" = node1 ]
-	[ "$(copies it-prc)" -eq 1 ]
-	run memhog_cmd "$ip" VERIFY
-	[[ "$output" == OK* ]]
+	failed_migration_leaves_source it-prc precopy fail-restore probe
 	# no userfaultfd left in the container's process
 	pid=$(ferry ps --json | jq -r '.[] | select(.name == "it-prc") | .pid // empty')
-	if [ -n "$pid" ]; then
-		! ls -l /proc/"$pid"/fd | grep -q userfaultfd
-	fi
+	[ -n "$pid" ]
+	[ "$(ls -l /proc/"$pid"/fd | grep -c userfaultfd || true)" -eq 0 ]
 	# and it can still migrate afterwards
 	ferry migrate it-prc --to node2 --mode precopy
 	[ "$(field it-prc node)" = node2 ]
-	run memhog_cmd "$ip" VERIFY
+	run memhog_cmd "$(field it-prc ip)" VERIFY
 	[[ "$output" == OK* ]]
 }
 
 @test "pre-copy: connection cut during the rounds leaves the source serving" {
-	start_memhog it-prc node1 128
-	ip=$(field it-prc ip)
-	run ferry migrate it-prc --to node2 --mode precopy --json --fault cut@precopy
-	[ "$status" -eq 1 ]
-	[ "$(field it-prc node)" = node1 ]
-	[ "$(copies it-prc)" -eq 1 ]
-	run memhog_cmd "$ip" VERIFY
-	[[ "$output" == OK* ]]
+	failed_migration_leaves_source it-prc precopy cut@precopy
 }
 
 @test "pre-copy: transfer cut during the dump leaves the source serving" {
-	start_memhog it-prc node1 128
-	ip=$(field it-prc ip)
-	run ferry migrate it-prc --to node2 --mode precopy --json --fault cut-transfer
-	[ "$status" -eq 1 ]
-	[ "$(field it-prc node)" = node1 ]
-	[ "$(copies it-prc)" -eq 1 ]
-	run memhog_cmd "$ip" VERIFY
-	[[ "$output" == OK* ]]
+	failed_migration_leaves_source it-prc precopy cut-transfer
 }
 
 @test "auto: pre-copy for a large container that writes little, post-copy for one that writes fast" {
