@@ -3,7 +3,7 @@
  */
 #include "controller/controller.h"
 #include "controller/agentcall.h"
-#include "controller/metrics.h"
+#include "metrics/metrics.h"
 #include "controller/migration.h"
 #include "controller/names.h"
 #include "controller/webhookserver.h"
@@ -279,6 +279,7 @@ int controller_run(const struct controller_opts *o, ferry_error_t *err)
 				   AGENTCALL_CERT_NAME);
 		goto fail;
 	}
+	metrics_set_leader(false); /* the gauge is there from the start */
 	if (metrics_serve(o->metrics_addr, err) < 0) {
 		tls_context_free(tls);
 		goto fail;

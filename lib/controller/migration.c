@@ -3,7 +3,7 @@
  */
 #include "controller/migration.h"
 #include "controller/agentcall.h"
-#include "controller/metrics.h"
+#include "metrics/metrics.h"
 #include "controller/names.h"
 #include "controller/pick.h"
 #include "controller/status.h"

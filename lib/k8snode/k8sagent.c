@@ -2,6 +2,7 @@
  * k8sagent.c - see k8sagent.h.
  */
 #include "k8snode/k8sagent.h"
+#include "metrics/metrics.h"
 #include "migrate/peer.h"
 #include "tls/pki.h"
 #include "tls/session.h"
@@ -74,6 +75,17 @@ static void reply(struct wire_conn *c, int rc, json_object *result, const ferry_
 		wire_send_json(c, WIRE_RESULT, result, &ignored);
 }
 
+/* The source's view of one migration (the target's is the same migration). */
+static void record_metrics(const struct migration_report *r, bool committed)
+{
+	const char *phase = r->n_phases > 0 && r->phases[r->n_phases - 1].name ?
+				    r->phases[r->n_phases - 1].name : "prepare";
+	double downtime_ms = r->running_at > r->freeze_at ? r->running_at - r->freeze_at : 0;
+	double duration_ms = r->t_end > r->t0 ? r->t_end - r->t0 : 0;
+	metrics_migration_ended(committed ? "commit" : phase, committed, duration_ms / 1000.0,
+				downtime_ms / 1000.0, r->bytes_sent);
+}
+
 static void serve_request(const struct k8s_agent *a, struct wire_conn *c, json_object *req)
 {
 	ferry_error_t err = { 0 };
@@ -92,8 +104,10 @@ static void serve_request(const struct k8s_agent *a, struct wire_conn *c, json_o
 		return;
 	}
 	struct migration_report report;
+	metrics_migration_started();
 	int rc = podmigrate_source(a, req, c, &report, &err);
 	log_info("migrate-pod %s -> %s: %s", report.name, report.to, rc == 0 ? "committed" : err.message);
+	record_metrics(&report, rc == 0);
 	if (rc < 0) {
 		reply(c, -1, NULL, &err);
 		return;
@@ -208,6 +222,9 @@ int k8sagent_run(struct k8s_agent *a, ferry_error_t *err)
 		return -1;
 	_cleanup_fd_ int tcp = listen_tcp(a->address, a->port, err);
 	if (tcp < 0)
+		return -1;
+	if (a->metrics_addr[0] &&
+	    (metrics_share_across_fork(err) < 0 || metrics_serve(a->metrics_addr, err) < 0))
 		return -1;
 	struct sigaction sa = { .sa_handler = on_stop };
 	sigaction(SIGTERM, &sa, NULL);

@@ -63,6 +63,7 @@ struct k8s_agent {
 	int host_netns_fd;
 	char pki_dir[256];     /* ca.crt and <node>.{crt,key} (role agent) */
 	SSL_CTX *tls;          /* mutual TLS with agents and the controller */
+	char metrics_addr[64]; /* "[HOST]:PORT" of /metrics, "" = off */
 };
 
 /* request: {op, namespace, pod, podIP?, containers?, target:{node,address,port},

@@ -20,7 +20,7 @@ case "${1:-}" in
       ( for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
         exec setsid nsenter --net="/run/netns/$n" -- "$FERRY_OPT/bin/ferry" agent --k8s --node "$n" \
         --address "$(node_ip "$n")" --runc-root "$K8S_RUN/$n/runc/k8s.io" --cni-data "$FERRY_CNI_DATA" \
-        --host-netns /run/ferry-k8s/host-netns \
+        --host-netns /run/ferry-k8s/host-netns --metrics-addr ":9465" \
         >> "$K8S_STATE/log/ferry-agent-$n.log" 2>&1 < /dev/null ) &
       echo "$! $(readlink -f "$FERRY_OPT/bin/ferry")" > "$K8S_RUN/pids/ferry-agent-$n.pid"
     done

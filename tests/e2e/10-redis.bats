@@ -73,6 +73,11 @@ teardown_file() {
   [ "$(pm_field "$PM" .status.sourceNode)" = k8s-node1 ]
   [ "$(pm_field "$PM" .status.targetNode)" = k8s-node2 ]
   [ "$(pm_field "$PM" .status.podIP)" = "$IP" ]
+  # the source node's agent counts it on its Prometheus page (deploy/agent.yaml: :9465)
+  curl -fsS "http://$(node_ip k8s-node1):9465/metrics" > "$BATS_FILE_TMPDIR/agent-metrics"
+  grep -q '^ferry_migrations_total{phase="commit",result="succeeded"} [1-9]' "$BATS_FILE_TMPDIR/agent-metrics"
+  grep -q '^ferry_migration_downtime_seconds_count [1-9]' "$BATS_FILE_TMPDIR/agent-metrics"
+  grep -q '^ferry_migration_bytes_total [1-9]' "$BATS_FILE_TMPDIR/agent-metrics"
 
   [ "$(pod_field "$TARGET_POD" .spec.nodeName)" = k8s-node2 ]
   wait_pod_ready "$TARGET_POD"
@@ -86,7 +91,7 @@ teardown_file() {
   [ "$hits_after" -gt "$hits_before" ]
   # the client saw every INCR answer in sequence: no error, no gap, no reconnect
   KC logs e2e-redis-client > "$BATS_FILE_TMPDIR/client.log"
-  ! grep -qv '^[0-9][0-9]*$' "$BATS_FILE_TMPDIR/client.log"
+  ! grep -qv '^[0-9][0-9]*$' "$BATS_FILE_TMPDIR/client.log" || false
   awk 'NR > 1 && $1 != prev + 1 { bad = 1 } { prev = $1 } END { exit bad }' "$BATS_FILE_TMPDIR/client.log"
 
   # the controller's hand-over: the source is gone, the ReplicaSet owns the migrated pod and the

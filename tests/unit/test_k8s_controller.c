@@ -1,10 +1,9 @@
 /*
  * test_k8s_controller.c - the pure parts of the controller: quantities,
  * label selectors, names, the target pod and its release patch, node
- * feasibility, volume and pod checks, and the metrics page.
+ * feasibility, volume and pod checks.
  */
 #include "testutil.h"
-#include "controller/metrics.h"
 #include "controller/names.h"
 #include "controller/pick.h"
 #include "controller/targetpod.h"
@@ -290,43 +289,12 @@ static void test_volumes_and_pods(void **state)
 	}
 }
 
-static void test_metrics_page(void **state)
-{
-	metrics_migration_started();
-	metrics_migration_started();
-	metrics_migration_ended("Succeeded", true, 3.0, 0.2, 1000);
-	metrics_migration_ended("Transferring", false, 40.0, 0, 500);
-	metrics_set_leader(true);
-	char *page = metrics_render();
-	assert_non_null(page);
-	static const char *const lines[] = {
-		"ferry_migrations_total{phase=\"Succeeded\",result=\"succeeded\"} 1\n",
-		"ferry_migrations_total{phase=\"Transferring\",result=\"failed\"} 1\n",
-		"ferry_migration_downtime_seconds_bucket{le=\"0.1\"} 0\n",
-		"ferry_migration_downtime_seconds_bucket{le=\"0.25\"} 1\n",
-		"ferry_migration_downtime_seconds_count 1\n",
-		"ferry_migration_duration_seconds_bucket{le=\"5\"} 1\n",
-		"ferry_migration_duration_seconds_bucket{le=\"60\"} 2\n",
-		"ferry_migration_duration_seconds_bucket{le=\"+Inf\"} 2\n",
-		"ferry_migration_duration_seconds_sum 43\n",
-		"ferry_migration_bytes_total 1500\n",
-		"ferry_migrations_in_flight 0\n",
-		"ferry_controller_leader 1\n",
-		"# TYPE ferry_migration_downtime_seconds histogram\n",
-	};
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-		if (!strstr(page, lines[i]))
-			fail_msg("metrics page lacks %s\n%s", lines[i], page);
-	free(page);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quantities),     cmocka_unit_test(test_selectors),
 		cmocka_unit_test(test_names),          cmocka_unit_test(test_target_pod),
 		cmocka_unit_test(test_node_feasibility), cmocka_unit_test(test_volumes_and_pods),
-		cmocka_unit_test(test_metrics_page),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
