@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# The target node's kubelet stops after the target pod was created: the migration fails before its
-# commit point with a clear error, and the source pod keeps serving (same IP, route unchanged, its
-# client's connection alive, nothing left frozen).  The kubelet is started again afterwards.
+# The target node's kubelet stops before the controller creates the target pod there: the
+# migration fails before its commit point (the PodMigration ends Failed with a clear message), and
+# the source pod keeps serving (same IP, route unchanged, its client's connection alive, nothing
+# left frozen).  The kubelet is started again afterwards.
 load helpers
 
 setup_file() {
@@ -51,11 +52,19 @@ teardown_file() {
   client_before=$(KC exec e2e-fail -- redis-cli CLIENT LIST | grep 'cmd=incr' | grep -o 'id=[0-9]* addr=[^ ]*')
   hits_before=$(KC exec e2e-fail -- redis-cli GET hits)
   stop_proc kubelet-k8s-node2
-  run migrate_pod default e2e-fail k8s-node2 --restore-timeout 8
+  # through the controller (kubectl migrate --wait): the PodMigration ends Failed with the
+  # agent's reason, kubectl-migrate exits 1, the target pod is deleted, the source unmarked
+  rc=0
+  controller_migrate default e2e-fail k8s-node2 || rc=$?
   echo "$TARGET_POD" > "$BATS_FILE_TMPDIR/target"
-  echo "# pod-migrate: status $status: $output" >&3
+  echo "# kubectl migrate: exit $rc; $PM: $(pm_field "$PM" .status.phase): $(pm_field "$PM" .status.message)" >&3
+  [ "$rc" -eq 1 ]
+  [ -n "$PM" ] && [ -n "$TARGET_POD" ]
+  [ "$(pm_field "$PM" .status.phase)" = Failed ]
+  [[ "$(pm_field "$PM" .status.message)" == *"did not start"* ]]
+  run KC get pod "$TARGET_POD"
   [ "$status" -ne 0 ]
-  [[ "$output" == *"sandbox did not start"* ]]
+  [ -z "$(pod_field e2e-fail '.metadata.annotations.ferry\.dev/migrating')" ]
   # nothing moved, nothing frozen: the route still leads to node1, the client still talks to it
   ! ip route show "$IP/32" | grep -q "via $(node_ip k8s-node2)" || false
   sleep 1
