@@ -570,6 +570,12 @@ static int validate_and_pick(struct migration *m, ferry_error_t *err)
 	if (strcmp(mode, "auto") && strcmp(mode, "stop-copy") && strcmp(mode, "postcopy"))
 		return ferry_error_set(err, 0, "spec.mode \"%s\" is not auto, stop-copy or postcopy",
 				       mode);
+	/* the node agent's pod migration is stop-and-copy only (docs/k8s-node.md):
+	 * a mode it would not honour is refused, not silently replaced */
+	if (!strcmp(mode, "postcopy"))
+		return ferry_error_set(err, 0, "spec.mode postcopy is not available for pods yet "
+					       "(the node agents migrate pods stop-and-copy): use auto "
+					       "or stop-copy");
 	if (k8s_int(m->pm, "spec.timeoutSeconds", 300) <= 0)
 		return ferry_error_set(err, 0, "spec.timeoutSeconds must be positive");
 	if (validate_pod(m->c, m->ns, spec_str(m, "podName", NULL), &m->v, err) < 0)

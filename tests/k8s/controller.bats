@@ -122,13 +122,20 @@ events_for() { k get events --field-selector "involvedObject.name=$1" -o jsonpat
 	events_for pm-ghost | grep -q 'Failed: pod "ghost" not found'
 }
 
-@test "unknown target node, the pod's own node, a NotReady node, a node without agent" {
+@test "unknown target node, the pod's own node, a NotReady node, a node without agent; a mode pods do not have" {
 	mkpod v1 node1
 	mkpm pm-nonode v1 nosuch
 	mkpm pm-same v1 node1
 	mkpm pm-notready v1 node3
 	mkpm pm-noagent v1 node4
-	for p in pm-nonode pm-same pm-notready pm-noagent; do wait_phase $p Failed; done
+	k apply -f - >/dev/null <<EOY
+apiVersion: ferry.dev/v1alpha1
+kind: PodMigration
+metadata: {name: pm-postcopy}
+spec: {podName: v1, targetNode: node2, mode: postcopy, timeoutSeconds: 20}
+EOY
+	for p in pm-nonode pm-same pm-notready pm-noagent pm-postcopy; do wait_phase $p Failed; done
+	pm_field pm-postcopy .status.message | grep -q '^spec.mode postcopy is not available for pods yet'
 	[ "$(pm_field pm-nonode .status.message)" = 'target node "nosuch" not found' ]
 	[ "$(pm_field pm-same .status.message)" = "target node node1 is the pod's own node" ]
 	[ "$(pm_field pm-notready .status.message)" = "target node node3 is not Ready" ]
