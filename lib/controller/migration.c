@@ -222,15 +222,20 @@ static json_object *agent_request(struct migration *m, int port)
 	json_object_object_add(r, "maxDowntimeMs",
 			       json_object_new_int64(k8s_int(m->pm, "spec.maxDowntimeMs", 0)));
 	json_object_object_add(r, "migration", json_object_new_string(m->name));
+	int64_t left = (m->deadline_ms - k8s_monotonic_ms()) / 1000 - 15;
 	if (m->sts) {
 		/* the target pod appears only after the source is deleted: the
 		 * target agent waits for it, bounded by what is left of the
 		 * migration's own timeout */
-		int64_t left = (m->deadline_ms - k8s_monotonic_ms()) / 1000 - 15;
 		json_object_object_add(r, "deferTarget", json_object_new_boolean(1));
-		json_object_object_add(r, "restoreTimeoutSeconds",
-				       json_object_new_int((int)(left < 10 ? 10 : left > 120 ? 120 : left)));
+	} else {
+		/* the target pod exists: the target agent waits for its sandbox
+		 * before anything is frozen, then for the restores; both waits
+		 * fit in what is left of the migration's timeout */
+		left /= 2;
 	}
+	json_object_object_add(r, "restoreTimeoutSeconds",
+			       json_object_new_int((int)(left < 10 ? 10 : left > 120 ? 120 : left)));
 	return r;
 }
 

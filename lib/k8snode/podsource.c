@@ -129,6 +129,13 @@ static int check_request(struct source *s, json_object *req, ferry_error_t *err)
 	return 0;
 }
 
+/* How long the target waits for the target pod's sandbox, and again for
+ * its restores (restoreTimeoutSeconds, else ferry-runc's own wait). */
+static int restore_wait_s(const struct source *s)
+{
+	return s->restore_timeout_s > 0 ? s->restore_timeout_s : podrestore_wait_ms() / 1000;
+}
+
 static int phase_prepare(struct source *s, ferry_error_t *err)
 {
 	char path[64];
@@ -166,10 +173,13 @@ static int phase_prepare(struct source *s, ferry_error_t *err)
 				       json_object_new_int(s->restore_timeout_s));
 	if (s->defer)
 		json_object_object_add(p, "deferTarget", json_object_new_boolean(1));
+	/* an existing target pod: the target answers once its sandbox runs */
+	if (!s->defer && wire_set_timeouts(s->conn.fd, (restore_wait_s(s) + 30) * 1000, err) < 0)
+		return -1;
 	if (wire_send_json(&s->conn, WIRE_PREPARE, p, err) < 0 ||
 	    wire_expect(&s->conn, &s->frame, WIRE_PREPARED, err) < 0)
 		return ferry_error_prefix(err, "target %s", s->target.name);
-	return 0;
+	return wire_set_timeouts(s->conn.fd, PEER_IO_TIMEOUT_MS, err);
 }
 
 /* `runc --root <containerd's root> VERB ID [ARG]` (pause, kill) */
@@ -385,9 +395,7 @@ static int phase_restore(struct source *s, ferry_error_t *err)
 		report_phase_begin(s->report, "staged");
 		/* the target waits up to the timeout for the sandbox, then as long
 		 * again for the restores */
-		int wait_s = s->restore_timeout_s > 0 ? s->restore_timeout_s
-						      : podrestore_wait_ms() / 1000;
-		if (wire_set_timeouts(s->conn.fd, (2 * wait_s + 30) * 1000, err) < 0)
+		if (wire_set_timeouts(s->conn.fd, (2 * restore_wait_s(s) + 30) * 1000, err) < 0)
 			return -1;
 	}
 	if (wire_expect(&s->conn, &s->frame, WIRE_RESTORED, err) < 0)

@@ -207,6 +207,12 @@ int podmigrate_target(const struct k8s_agent *a, struct wire_conn *sock, json_ob
 	stream_receiver_init(&t.rx);
 	double t0 = clock_now_ms();
 	int rc = prepare(&t, p, err);
+	/* a target pod that exists already: its sandbox must run before the
+	 * source freezes anything, so a kubelet that is down fails the
+	 * migration here and the downtime never includes the sandbox's start */
+	_cleanup_fd_ int netns = -1;
+	if (rc == 0 && !t.defer && (netns = target_netns(a, &t, err)) < 0)
+		rc = -1;
 	if (rc == 0) {
 		_cleanup_json_ json_object *ok = json_object_new_object();
 		rc = wire_send_json(sock, WIRE_PREPARED, ok, err);
@@ -224,8 +230,7 @@ int podmigrate_target(const struct k8s_agent *a, struct wire_conn *sock, json_ob
 				 t.wait_ms / 1000);
 	}
 	double received = clock_now_ms();
-	_cleanup_fd_ int netns = rc == 0 ? target_netns(a, &t, err) : -1;
-	if (rc == 0 && netns < 0)
+	if (rc == 0 && netns < 0 && (netns = target_netns(a, &t, err)) < 0)
 		rc = -1;
 	if (rc == 0)
 		rc = netns_nft_fd(netns, PODMIGRATE_LOCK_RULESET, err);

@@ -55,7 +55,8 @@ teardown_file() {
   # through the controller (kubectl migrate --wait): the PodMigration ends Failed with the
   # agent's reason, kubectl-migrate exits 1, the target pod is deleted, the source unmarked
   rc=0
-  controller_migrate default e2e-fail k8s-node2 || rc=$?
+  # (spec.timeoutSeconds 50: the target agent waits 17 s for the target pod's sandbox)
+  MIGRATE_TIMEOUT=50 controller_migrate default e2e-fail k8s-node2 || rc=$?
   echo "$TARGET_POD" > "$BATS_FILE_TMPDIR/target"
   echo "# kubectl migrate: exit $rc; $PM: $(pm_field "$PM" .status.phase): $(pm_field "$PM" .status.message)" >&3
   [ "$rc" -eq 1 ]

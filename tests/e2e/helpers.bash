@@ -43,13 +43,14 @@ print(json.dumps({**held, **src}))' "$(KC -n "$ns" get pod "$pod" -o jsonpath='{
 # A migration through the controller (the in-cluster Deployment of deploy/controller.yaml):
 # `kubectl migrate POD --to NODE --wait` (the kubectl-migrate plugin, found on the PATH by kubectl).
 # Output in $BATS_FILE_TMPDIR/migrate.out; sets PM (the PodMigration) and TARGET_POD.
-# usage: controller_migrate NAMESPACE POD [TARGET_NODE]; returns kubectl-migrate's exit status
+# usage: [MIGRATE_TIMEOUT=S] controller_migrate NAMESPACE POD [TARGET_NODE] (spec.timeoutSeconds,
+# default 120); returns kubectl-migrate's exit status
 controller_migrate() {
   local ns=$1 pod=$2 to rc=0
   to=${3:-$(other_node "$(pod_field "$pod" .spec.nodeName "$ns")")}
   PATH="$REPO/build:$PATH" KUBECONFIG=$KUBECONFIG_ADMIN \
     "$K8S_CACHE/$(cat "$K8S_STATE/version")/bin/kubectl" migrate "$pod" -n "$ns" --to "$to" --wait \
-    --timeout 120 > "$BATS_FILE_TMPDIR/migrate.out" 2>&1 || rc=$?
+    --timeout "${MIGRATE_TIMEOUT:-120}" > "$BATS_FILE_TMPDIR/migrate.out" 2>&1 || rc=$?
   PM=$(sed -n 's|^podmigration.ferry.dev/\([^ ]*\) created$|\1|p' "$BATS_FILE_TMPDIR/migrate.out" | head -1)
   TARGET_POD=""
   [ -z "$PM" ] || TARGET_POD=$(pm_field "$PM" .status.targetPod "$ns")
