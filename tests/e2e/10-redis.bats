@@ -31,20 +31,7 @@ YAML
   KC uncordon k8s-node2 >/dev/null
   SRC=$(KC get pod -l app=e2e-redis -o jsonpath='{.items[0].metadata.name}')
   IP=$(pod_field "$SRC" .status.podIP)
-  KC apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: e2e-redis-client, namespace: default}
-spec:
-  nodeName: k8s-node1
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: cli
-    image: ferry.local/redis:7
-    imagePullPolicy: Never
-    command: [redis-cli, -h, "$IP", -r, "-1", -i, "0.05", INCR, hits]
-YAML
-  wait_pod_ready e2e-redis-client
+  start_redis_client e2e-redis-client "$IP"
   KC exec "$SRC" -- sh -c 'head -c 3000000 /dev/urandom | base64 > /tmp/big && redis-cli -x SET big < /tmp/big >/dev/null'
   echo "$SRC" > "$BATS_FILE_TMPDIR/src"; echo "$IP" > "$BATS_FILE_TMPDIR/ip"
 }

@@ -22,20 +22,7 @@ spec:
 YAML
   wait_pod_ready e2e-fail
   IP=$(pod_field e2e-fail .status.podIP)
-  KC apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: e2e-fail-client, namespace: default}
-spec:
-  nodeName: k8s-node1
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: cli
-    image: ferry.local/redis:7
-    imagePullPolicy: Never
-    command: [redis-cli, -h, "$IP", -r, "-1", -i, "0.05", INCR, hits]
-YAML
-  wait_pod_ready e2e-fail-client
+  start_redis_client e2e-fail-client "$IP"
 }
 
 teardown_file() {

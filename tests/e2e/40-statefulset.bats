@@ -68,20 +68,7 @@ YAML
   KC uncordon k8s-node2 >/dev/null
   wait_pod_ready e2e-sts-0
   IP=$(pod_field e2e-sts-0 .status.podIP)
-  KC apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: e2e-sts-client, namespace: default}
-spec:
-  nodeName: k8s-node1
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: cli
-    image: ferry.local/redis:7
-    imagePullPolicy: Never
-    command: [redis-cli, -h, "$IP", -r, "-1", -i, "0.05", INCR, hits]
-YAML
-  wait_pod_ready e2e-sts-client
+  start_redis_client e2e-sts-client "$IP"
   echo "$IP" > "$BATS_FILE_TMPDIR/ip"
 }
 

@@ -85,3 +85,22 @@ for c in json.load(sys.stdin) or []:
 }
 
 wait_pod_ready() { KC -n "${2:-default}" wait --for=condition=Ready pod "$1" --timeout="${3:-90}s" >/dev/null; }
+
+# start_redis_client NAME IP: a pod on k8s-node1 holding one TCP connection to the redis at IP,
+# INCR hits every 50 ms; its log is the replies, one number a line
+start_redis_client() {
+  KC apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, namespace: default}
+spec:
+  nodeName: k8s-node1
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: cli
+    image: ferry.local/redis:7
+    imagePullPolicy: Never
+    command: [redis-cli, -h, "$2", -r, "-1", -i, "0.05", INCR, hits]
+YAML
+  wait_pod_ready "$1"
+}
