@@ -433,8 +433,6 @@ static int commit(struct source *s, ferry_error_t *err)
 		return -1;
 	s->committed = true;
 	mark_in_flight(s, s->postcopy ? s->page_server.pid : 0, true);
-	if (s->precopy) /* the target has every page: CRIU's page server is not needed */
-		stop_page_server_after_commit(s);
 	_cleanup_json_ json_object *c = json_object_new_object();
 	ferry_error_t send_err = { 0 };
 	if (wire_send_json(&s->conn, WIRE_COMMIT, c, &send_err) < 0 ||
@@ -443,6 +441,10 @@ static int commit(struct source *s, ferry_error_t *err)
 	/* the target's traffic lock is off now: the kept packets go to it */
 	hold_release(&s->hold, &send_err);
 	s->report->held_packets = s->hold.packets;
+	/* pre-copy: the target has every page, CRIU's page server is not
+	 * needed; stopped only now, outside the downtime */
+	if (s->precopy)
+		stop_page_server_after_commit(s);
 	return 0;
 }
 
