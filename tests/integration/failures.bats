@@ -36,8 +36,12 @@ start_stalled_migration() {
 		>"$BATS_TEST_TMPDIR/r.json" 3>&- &
 	MIGRATION=$!
 	wait_for target_has_it
-	sleep 0.5
+	# the stall comes with the first image, after the freeze; pre-copy sends
+	# memory first, for a while on a busy machine
+	wait_for source_frozen
 }
+
+source_frozen() { [ "$(memhog_cmd_timeout 1 "$IP" PING)" = "" ]; }
 
 target_has_it() {
 	[ "$(grep -c "incoming migration of it-fail" /run/ferry/nodes/node2/agent.log)" -gt "$SEEN" ]
