@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define USAGE "ferry migrate NAME --to NODE [--mode auto|stop-copy|postcopy|precopy] [--max-downtime-ms N] [--max-bandwidth MBIT/S] [--json]"
+#define USAGE "ferry migrate NAME --to NODE [--mode auto|stop-copy|postcopy|precopy|hybrid] [--max-downtime-ms N] [--max-bandwidth MBIT/S] [--json]"
 
 static void show_progress(json_object *p, void *data)
 {
@@ -81,8 +81,9 @@ int cmd_migrate(int argc, char **argv)
 	if (!to || optind != argc - 1)
 		return cmd_usage(USAGE);
 	if (strcmp(mode, "auto") && strcmp(mode, "stop-copy") && strcmp(mode, "postcopy") &&
-	    strcmp(mode, "precopy")) {
-		fprintf(stderr, "ferry: unknown mode '%s' (auto, stop-copy, postcopy or precopy)\n", mode);
+	    strcmp(mode, "precopy") && strcmp(mode, "hybrid")) {
+		fprintf(stderr, "ferry: unknown mode '%s' (auto, stop-copy, postcopy, precopy or hybrid)\n",
+			mode);
 		return 2;
 	}
 	const char *name = argv[optind];

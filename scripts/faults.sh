@@ -1,6 +1,6 @@
 #!/bin/bash
 # faults.sh - `make faults`: the failure-injection suite in every migration
-# mode (stop-copy, postcopy, precopy): agents killed (target during the transfer,
+# mode (stop-copy, postcopy, precopy, hybrid): agents killed (target during the transfer,
 # source mid-migration then restarted), CRIU killed during the dump, the
 # source's or the target's disk full, the transfer cut, the restore failing,
 # bad input (failures.bats); and the phase matrix (phases.bats): the link cut,
@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 passed=0
 failed=0
-for mode in stop-copy postcopy precopy; do
+for mode in ${FAULT_MODES:-stop-copy postcopy precopy hybrid}; do
 	echo "=== faults, mode $mode"
 	out=$(mktemp)
 	FAULT_MODE=$mode FERRY_SUITES="tests/integration/failures.bats tests/integration/phases.bats" scripts/run-integration.sh |

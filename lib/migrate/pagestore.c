@@ -3,6 +3,8 @@
  */
 #define _FILE_OFFSET_BITS 64
 #include "migrate/pagestore.h"
+#include "migrate/pagefetch.h"
+#include "migrate/psproto.h"
 #include "container/pagemap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -29,6 +31,7 @@ void pagestore_init(struct pagestore *ps, const char *dir)
 {
 	memset(ps, 0, sizeof(*ps));
 	snprintf(ps->dir, sizeof(ps->dir), "%s", dir);
+	ps->upstream.fd = -1;
 }
 
 static struct pagestore_proc *find(struct pagestore *ps, uint32_t pid)
@@ -39,17 +42,38 @@ static struct pagestore_proc *find(struct pagestore *ps, uint32_t pid)
 	return NULL;
 }
 
-/* Records [start, end) as received: merged with what it overlaps or touches. */
-static int add_span(struct pagestore_proc *p, uint64_t start, uint64_t end)
+/* Room for one more span of p; -1 when out of memory. */
+static int reserve_span(struct pagestore_proc *p)
+{
+	if (p->n_spans < p->cap_spans)
+		return 0;
+	size_t cap = p->cap_spans ? p->cap_spans * 2 : 64;
+	struct pagestore_span *grown = realloc(p->spans, cap * sizeof(*grown));
+	if (!grown)
+		return -1;
+	p->spans = grown;
+	p->cap_spans = cap;
+	return 0;
+}
+
+/* Index of the first span of p ending at or after addr (touching counts). */
+static size_t first_span_reaching(const struct pagestore_proc *p, uint64_t addr)
 {
 	size_t lo = 0, hi = p->n_spans;
-	while (lo < hi) { /* first span ending at or after start */
+	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (p->spans[mid].end < start)
+		if (p->spans[mid].end < addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* Records [start, end) as received: merged with what it overlaps or touches. */
+static int add_span(struct pagestore_proc *p, uint64_t start, uint64_t end)
+{
+	size_t lo = first_span_reaching(p, start);
 	size_t last = lo;
 	while (last < p->n_spans && p->spans[last].start <= end)
 		last++;
@@ -63,31 +87,44 @@ static int add_span(struct pagestore_proc *p, uint64_t start, uint64_t end)
 		p->n_spans -= last - lo - 1;
 		return 0;
 	}
-	if (p->n_spans == p->cap_spans) {
-		size_t cap = p->cap_spans ? p->cap_spans * 2 : 64;
-		struct pagestore_span *grown = realloc(p->spans, cap * sizeof(*grown));
-		if (!grown)
-			return -1;
-		p->spans = grown;
-		p->cap_spans = cap;
-	}
+	if (reserve_span(p) < 0)
+		return -1;
 	memmove(&p->spans[lo + 1], &p->spans[lo], (p->n_spans - lo) * sizeof(p->spans[0]));
 	p->spans[lo] = (struct pagestore_span){ start, end };
 	p->n_spans++;
 	return 0;
 }
 
+/* Forgets [start, end): trims, splits or removes the spans it overlaps. */
+static int remove_span(struct pagestore_proc *p, uint64_t start, uint64_t end)
+{
+	size_t lo = first_span_reaching(p, start + 1);
+	if (lo < p->n_spans && p->spans[lo].start < start && p->spans[lo].end > end) {
+		if (reserve_span(p) < 0) /* a hole inside one span: two spans */
+			return -1;
+		memmove(&p->spans[lo + 2], &p->spans[lo + 1],
+			(p->n_spans - lo - 1) * sizeof(p->spans[0]));
+		p->spans[lo + 1] = (struct pagestore_span){ end, p->spans[lo].end };
+		p->spans[lo].end = start;
+		p->n_spans++;
+		return 0;
+	}
+	if (lo < p->n_spans && p->spans[lo].start < start)
+		p->spans[lo++].end = start;
+	size_t k = lo;
+	while (k < p->n_spans && p->spans[k].end <= end)
+		k++; /* inside the hole: removed */
+	if (k < p->n_spans && p->spans[k].start < end)
+		p->spans[k].start = end;
+	memmove(&p->spans[lo], &p->spans[k], (p->n_spans - k) * sizeof(p->spans[0]));
+	p->n_spans -= k - lo;
+	return 0;
+}
+
 /* [start, end) was received whole. */
 static bool covered(const struct pagestore_proc *p, uint64_t start, uint64_t end)
 {
-	size_t lo = 0, hi = p->n_spans;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (p->spans[mid].end <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = first_span_reaching(p, start + 1);
 	return lo < p->n_spans && p->spans[lo].start <= start && p->spans[lo].end >= end;
 }
 
@@ -131,7 +168,73 @@ int pagestore_write(struct pagestore *ps, const struct wire_page_data *pd, ferry
 	return 0;
 }
 
-/* Every lazy entry of pid's pagemap is in the store. */
+int pagestore_drop(struct pagestore *ps, const struct wire_page_drop *pd, ferry_error_t *err)
+{
+	struct pagestore_proc *p = find(ps, pd->pid);
+	if (p && remove_span(p, pd->vaddr, pd->vaddr + pd->len) < 0)
+		return ferry_error_set(err, ENOMEM, "hybrid");
+	ps->dropped_bytes += pd->len;
+	return 0;
+}
+
+bool pagestore_holds(const struct pagestore *ps, uint32_t pid, uint64_t start, uint64_t end)
+{
+	for (int i = 0; i < ps->n_procs; i++)
+		if (ps->procs[i].pid == pid)
+			return covered(&ps->procs[i], start, end);
+	return false;
+}
+
+uint64_t pagestore_run_end(const struct pagestore *ps, uint32_t pid, uint64_t addr, uint64_t end,
+			   bool *held)
+{
+	const struct pagestore_proc *p = NULL;
+	for (int i = 0; i < ps->n_procs && !p; i++)
+		if (ps->procs[i].pid == pid)
+			p = &ps->procs[i];
+	size_t i = p ? first_span_reaching(p, addr + 1) : 0;
+	*held = p && i < p->n_spans && p->spans[i].start <= addr;
+	uint64_t limit = !p || i == p->n_spans ? end : *held ? p->spans[i].end : p->spans[i].start;
+	return limit < end ? limit : end;
+}
+
+int pagestore_runs_add(struct pagestore_runs *runs, uint32_t pid, uint64_t start, uint64_t end)
+{
+	if (runs->n == runs->cap) {
+		size_t cap = runs->cap ? runs->cap * 2 : 64;
+		struct pagestore_run *grown = realloc(runs->v, cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		runs->v = grown;
+		runs->cap = cap;
+	}
+	runs->v[runs->n++] = (struct pagestore_run){ pid, start, end };
+	return 0;
+}
+
+void pagestore_runs_free(struct pagestore_runs *runs)
+{
+	free(runs->v);
+	*runs = (struct pagestore_runs){ 0 };
+}
+
+/* Hybrid: the runs of [start, end) of pid that the store lacks, listed. */
+static int list_missing(struct pagestore *ps, uint32_t pid, uint64_t start, uint64_t end,
+			ferry_error_t *err)
+{
+	for (uint64_t a = start; a < end;) {
+		bool held;
+		uint64_t stop = pagestore_run_end(ps, pid, a, end, &held);
+		if (!held && pagestore_runs_add(&ps->missing, pid, a, stop) < 0)
+			return ferry_error_set(err, ENOMEM, "hybrid");
+		if (!held)
+			ps->missing_bytes += stop - a;
+		a = stop;
+	}
+	return 0;
+}
+
+/* Every lazy entry of pid's pagemap is in the store (hybrid: listed if not). */
 static int check_one(struct pagestore *ps, const char *images_dir, uint32_t pid,
 		     ferry_error_t *err)
 {
@@ -147,7 +250,10 @@ static int check_one(struct pagestore *ps, const char *images_dir, uint32_t pid,
 		uint64_t len = e->nr_pages * PAGEMAP_PAGE;
 		if (!pagemap_entry_lazy(e))
 			continue;
-		if (!store || !covered(store, e->vaddr, e->vaddr + len))
+		bool held = store && covered(store, e->vaddr, e->vaddr + len);
+		if (!held && ps->upstream.fd >= 0) /* hybrid: fetched from the source */
+			rc = list_missing(ps, pid, e->vaddr, e->vaddr + len, err);
+		else if (!held)
 			rc = ferry_error_set(err, 0,
 					     "pre-copy: pages 0x%llx-0x%llx of process %u never arrived",
 					     (unsigned long long)e->vaddr,
@@ -164,102 +270,66 @@ int pagestore_check_images(struct pagestore *ps, const char *images_dir, ferry_e
 	if (!d)
 		return ferry_error_set(err, errno, "open %s", images_dir);
 	struct dirent *de;
-	ps->lazy_bytes = 0;
+	ps->lazy_bytes = ps->missing_bytes = 0;
+	pagestore_runs_free(&ps->missing);
 	while ((de = readdir(d))) {
 		uint32_t pid = pagemap_name_pid(de->d_name);
 		if (pid && check_one(ps, images_dir, pid, err) < 0)
 			return -1;
 	}
-	log_info("pre-copy: the store holds all %llu bytes of lazy pages (%llu received)",
-		 (unsigned long long)ps->lazy_bytes, (unsigned long long)ps->bytes);
+	log_info("pre-copy: the store holds %llu of %llu bytes of lazy pages (%llu received, "
+		 "%llu dropped)",
+		 (unsigned long long)(ps->lazy_bytes - ps->missing_bytes),
+		 (unsigned long long)ps->lazy_bytes, (unsigned long long)ps->bytes,
+		 (unsigned long long)ps->dropped_bytes);
 	return 0;
 }
 
-/* CRIU's page-server protocol (criu/page-xfer.c), the part its lazy-pages
- * daemon uses: 32-byte requests {u32 cmd, u64 nr_pages, u64 vaddr, u64
- * dst_id (the pid)}, naturally aligned; GET is answered with the same
- * header (cmd ADD_F | PE_PRESENT << 16) and the pages; CLOSE with an int32
- * status 0. */
-struct ps_iov {
-	uint32_t cmd;
-	uint32_t pad;
-	uint64_t nr_pages;
-	uint64_t vaddr;
-	uint64_t dst_id;
-};
-#define PS_IOV_ADD_F 6
-#define PS_IOV_GET 7
-#define PS_IOV_CLOSE 0x1023
-#define PS_IOV_FORCE_CLOSE 0x1024
-#define PS_CMD_MASK 0xffff
-#define PS_MAX_REQUEST (1ull << 30) /* bytes */
-
-static int recv_all(int fd, void *buf, size_t len)
+/* Answers a GET from the store. */
+int pagestore_serve_request(struct pagestore *ps, int sk, const struct ps_iov *pi)
 {
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = recv(fd, (char *)buf + got, len - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
+	int fd = store_fd(ps, (uint32_t)pi->dst_id, false, NULL);
+	struct ps_iov answer = ps_answer(pi);
+	if (fd < 0) {
+		log_error("pre-copy page server: no pages of process %llu",
+			  (unsigned long long)pi->dst_id);
+		return -1;
 	}
-	return 0;
+	if (ps_send_all(sk, &answer, sizeof(answer)) < 0)
+		return -1;
+	return ps_send_file_range(sk, fd, pi->vaddr, pi->nr_pages * PAGEMAP_PAGE);
 }
 
-static int send_all(int fd, const void *buf, size_t len)
-{
-	size_t sent = 0;
-	while (sent < len) {
-		ssize_t n = send(fd, (const char *)buf + sent, len - sent, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		sent += (size_t)n;
-	}
-	return 0;
-}
-
-/* The served connection: returns the exit status for the child. */
-static int serve(struct pagestore *ps, int sk)
+/* Pre-copy: every request from the store; returns the child's exit status. */
+static int serve_from_store(struct pagestore *ps, int sk)
 {
 	for (;;) {
 		struct ps_iov pi;
-		if (recv_all(sk, &pi, sizeof(pi)) < 0)
+		if (ps_recv_all(sk, &pi, sizeof(pi)) < 0)
 			return 1;
-		uint32_t cmd = pi.cmd & PS_CMD_MASK;
-		if (cmd == PS_IOV_CLOSE || cmd == PS_IOV_FORCE_CLOSE) {
+		if (ps_is_close(&pi)) {
 			int32_t status = 0;
-			return send_all(sk, &status, sizeof(status)) < 0 ? 1 : 0;
+			return ps_send_all(sk, &status, sizeof(status)) < 0 ? 1 : 0;
 		}
-		if (cmd != PS_IOV_GET || pi.dst_id == 0 || pi.dst_id > (1u << 22) ||
-		    pi.vaddr % PAGEMAP_PAGE || pi.nr_pages == 0 ||
-		    pi.nr_pages > PS_MAX_REQUEST / PAGEMAP_PAGE || pi.vaddr >= (1ull << 57)) {
+		if (!ps_request_is_valid(&pi)) {
 			log_error("pre-copy page server: bad request %#x", pi.cmd);
 			return 1;
 		}
-		int fd = store_fd(ps, (uint32_t)pi.dst_id, false, NULL);
-		if (fd < 0) {
-			log_error("pre-copy page server: no pages of process %llu",
-				  (unsigned long long)pi.dst_id);
+		if (pagestore_serve_request(ps, sk, &pi) < 0)
 			return 1;
-		}
-		pi.cmd = (uint32_t)PS_IOV_ADD_F | (PE_PRESENT << 16);
-		if (send_all(sk, &pi, sizeof(pi)) < 0)
-			return 1;
-		off_t off = (off_t)pi.vaddr;
-		size_t left = (size_t)(pi.nr_pages * PAGEMAP_PAGE);
-		while (left) {
-			ssize_t n = sendfile(sk, fd, &off, left);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return 1;
-			left -= (size_t)n;
-		}
 	}
+}
+
+int pagestore_accept_daemon(int ls)
+{
+	struct pollfd p = { .fd = ls, .events = POLLIN };
+	if (poll(&p, 1, PAGESTORE_ACCEPT_TIMEOUT_MS) != 1)
+		return -1;
+	int sk = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+	int one = 1;
+	if (sk >= 0)
+		setsockopt(sk, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return sk;
 }
 
 int pagestore_serve_start(struct pagestore *ps, const char *address, char out[64],
@@ -281,17 +351,13 @@ int pagestore_serve_start(struct pagestore *ps, const char *address, char out[64
 		/* its own session, like CRIU's lazy-pages daemon: an agent killed
 		 * after the commit must not take the restored process's pages with it */
 		setsid();
-		struct pollfd p = { .fd = ls, .events = POLLIN };
-		if (poll(&p, 1, 60 * 1000) != 1)
-			_exit(1);
-		int sk = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-		if (sk < 0)
-			_exit(1);
-		int one = 1;
-		setsockopt(sk, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		_exit(serve(ps, sk));
+		if (ps->upstream.fd >= 0) /* hybrid: fetching starts now, before the daemon connects */
+			_exit(pagefetch_serve(ps, ls));
+		int sk = pagestore_accept_daemon(ls);
+		_exit(sk < 0 ? 1 : serve_from_store(ps, sk));
 	}
 	ps->server = pid;
+	wire_conn_forget(&ps->upstream); /* the child's now */
 	return 0;
 }
 
@@ -307,6 +373,8 @@ void pagestore_serve_stop(struct pagestore *ps)
 void pagestore_release(struct pagestore *ps)
 {
 	pagestore_serve_stop(ps);
+	wire_conn_close(&ps->upstream);
+	pagestore_runs_free(&ps->missing);
 	for (int i = 0; i < ps->n_procs; i++) {
 		close(ps->procs[i].fd);
 		free(ps->procs[i].spans);

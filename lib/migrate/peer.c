@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -44,12 +45,15 @@ static json_object *hello(const struct node_info *self)
 	return h;
 }
 
-int peer_connect(const struct node *node, const struct node_info *to, struct wire_conn *c,
-		 struct wire_frame *frame, ferry_error_t *err)
+/* TCP with a deadline and I/O timeouts, then mutual TLS: the server's
+ * certificate must name `name` with the agent role.  Fills c. */
+static int dial(const struct node *node, const char *name, const char *address, int port,
+		struct wire_conn *c, ferry_error_t *err)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)to->migration_port) };
-	if (inet_pton(AF_INET, to->address, &sa.sin_addr) != 1)
-		return ferry_error_set(err, 0, "node %s has a bad address '%s'", to->name, to->address);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (port <= 0 || port > 65535 || inet_pton(AF_INET, address, &sa.sin_addr) != 1)
+		return ferry_error_set(err, 0, "node %s has a bad address '%s:%d'", name, address,
+				       port);
 	_cleanup_fd_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0)
@@ -57,12 +61,32 @@ int peer_connect(const struct node *node, const struct node_info *to, struct wir
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect_with_deadline(fd, &sa, PEER_CONNECT_TIMEOUT_MS, err) < 0 ||
 	    wire_set_timeouts(fd, PEER_IO_TIMEOUT_MS, err) < 0)
-		return ferry_error_prefix(err, "node %s (%s:%d) is unreachable", to->name, to->address,
-					  to->migration_port);
-	if (tls_connect(node->tls, fd, to->name, PKI_ROLE_AGENT, c, err) < 0)
-		return ferry_error_prefix(err, "node %s (%s:%d)", to->name, to->address,
-					  to->migration_port);
+		return ferry_error_prefix(err, "node %s (%s:%d) is unreachable", name, address, port);
+	if (tls_connect(node->tls, fd, name, PKI_ROLE_AGENT, c, err) < 0)
+		return ferry_error_prefix(err, "node %s (%s:%d)", name, address, port);
 	take_fd(&fd); /* c owns it now */
+	return 0;
+}
+
+int peer_connect_page_server(const struct node *node, const char *peer_name,
+			     const char *address_port, struct wire_conn *c, ferry_error_t *err)
+{
+	char address[64];
+	snprintf(address, sizeof(address), "%s", address_port);
+	char *colon = strrchr(address, ':');
+	if (!colon)
+		return ferry_error_set(err, 0, "bad page server address '%s'", address_port);
+	*colon = '\0';
+	if (dial(node, peer_name, address, atoi(colon + 1), c, err) < 0)
+		return ferry_error_prefix(err, "CRIU's page server on the source");
+	return 0;
+}
+
+int peer_connect(const struct node *node, const struct node_info *to, struct wire_conn *c,
+		 struct wire_frame *frame, ferry_error_t *err)
+{
+	if (dial(node, to->name, to->address, to->migration_port, c, err) < 0)
+		return -1;
 	_cleanup_json_ json_object *h = hello(&node->self);
 	if (wire_send_json(c, WIRE_HELLO, h, err) < 0 ||
 	    wire_expect(c, frame, WIRE_HELLO_OK, err) < 0) {

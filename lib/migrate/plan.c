@@ -50,18 +50,21 @@ int plan_migration(const struct node *n, const char *name, const char *requested
 		pod_procs_file(procs, sizeof(procs), n, name);
 		int64_t rate = precopy_sample_dirty_rate(procs, PLAN_SAMPLE_MS, &why);
 		bool slow = rate >= 0 && rate <= PLAN_PRECOPY_MAX_DIRTY_SHARE * PLAN_LINK_BYTES_PER_S;
+		bool below_link = rate >= 0 && rate < PLAN_LINK_BYTES_PER_S;
+		const char *mode = slow ? "precopy" : below_link ? "hybrid" : "postcopy";
 		plan->dirty_bytes_per_s = rate > 0 ? (uint64_t)rate : 0;
-		snprintf(plan->mode, sizeof(plan->mode), "%s", slow ? "precopy" : "postcopy");
+		snprintf(plan->mode, sizeof(plan->mode), "%s", mode);
 		snprintf(plan->reason, sizeof(plan->reason),
 			 "auto: %.0f MiB resident, stop-and-copy estimated at %.0f ms, over the %d ms budget; "
-			 "writes %.0f MB/s (%s %.0f%% of the link)",
+			 "writes %.0f MB/s (%s of the link)",
 			 mib, plan->estimated_stopcopy_ms, max_downtime_ms, rate > 0 ? rate / 1e6 : 0.0,
-			 slow ? "at most" : "over", PLAN_PRECOPY_MAX_DIRTY_SHARE * 100);
+			 slow ? "at most a quarter" : below_link ? "over a quarter" : "at least the rate");
 		return 0;
 	}
 	if (strcmp(requested, "stop-copy") && strcmp(requested, "postcopy") &&
-	    strcmp(requested, "precopy"))
-		return ferry_error_set(err, 0, "unknown mode '%s' (auto, stop-copy, postcopy or precopy)",
+	    strcmp(requested, "precopy") && strcmp(requested, "hybrid"))
+		return ferry_error_set(err, 0,
+				       "unknown mode '%s' (auto, stop-copy, postcopy, precopy or hybrid)",
 				       requested);
 	snprintf(plan->mode, sizeof(plan->mode), "%s", requested);
 	snprintf(plan->reason, sizeof(plan->reason), "requested");

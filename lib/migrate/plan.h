@@ -11,7 +11,11 @@
  * container writes its memory (PLAN_SAMPLE_MS of dirty tracking, the
  * process keeps running) and picks pre-copy when that rate is well below
  * the link's throughput (the rounds then converge and nothing of the
- * container is left on the source after the commit), post-copy otherwise.
+ * container is left on the source after the commit); hybrid (pre-copy
+ * rounds, then post-copy for what they did not settle) when it is below the
+ * link's rate (the rounds still move most of memory at ferry's stream rate,
+ * and the freeze moves none); post-copy when it writes as fast as the link
+ * can carry (rounds would only resend).
  */
 #ifndef FERRY_PLAN_H
 #define FERRY_PLAN_H
@@ -33,7 +37,7 @@
 #define PLAN_SAMPLE_MS 200
 
 struct migration_plan {
-	char mode[16];              /* "stop-copy", "postcopy" or "precopy" */
+	char mode[16];              /* "stop-copy", "postcopy", "precopy" or "hybrid" */
 	uint64_t dirty_bytes_per_s; /* auto's sample, 0 if not measured */
 	uint64_t memory_bytes;      /* resident memory of the container */
 	double estimated_stopcopy_ms;

@@ -305,7 +305,8 @@ static void forget(const struct dirty_range *r, void *data)
 	mark(data, r->start, r->end, false);
 }
 
-enum scan_kind { SCAN_PRESENT, SCAN_DIRTY, SCAN_DIRTY_AND_NEW };
+/* SCAN_DIRTY_FORGET: the dirty pages are marked unsent, not sent (hybrid). */
+enum scan_kind { SCAN_PRESENT, SCAN_DIRTY, SCAN_DIRTY_AND_NEW, SCAN_DIRTY_FORGET };
 
 /* One scan of every tracked process, then the pages found sent. */
 static int scan_and_send(struct precopy *pc, enum scan_kind kind, struct report_round *out,
@@ -340,10 +341,15 @@ static int scan_and_send(struct precopy *pc, enum scan_kind kind, struct report_
 			return ferry_error_prefix(err, "pre-copy");
 		if (pc->todo_error)
 			return ferry_error_set(err, pc->todo_error, "pre-copy");
-		for (size_t k = 0; k < pc->n_todo; k++)
+		for (size_t k = 0; k < pc->n_todo; k++) {
+			if (kind == SCAN_DIRTY_FORGET) {
+				mark(p, pc->todo[k].start, pc->todo[k].end, false);
+				continue;
+			}
 			if (send_span(pc, p, pc->todo[k].start, pc->todo[k].end, &out->bytes,
 				      &out->pages, err) < 0)
 				return -1;
+		}
 	}
 	out->ms = clock_now_ms() - t0;
 	return 0;
@@ -401,10 +407,11 @@ int precopy_final(struct precopy *pc, const char *procs_file, ferry_error_t *err
 		if (p->tracking && dirty_track_untracked(&p->t, forget, p, err) < 0)
 			return ferry_error_prefix(err, "pre-copy");
 	}
-	if (scan_and_send(pc, SCAN_DIRTY, &last, err) < 0)
+	if (scan_and_send(pc, pc->rest_postcopy ? SCAN_DIRTY_FORGET : SCAN_DIRTY, &last, err) < 0)
 		return -1;
 	for (int i = 0; i < pc->n_procs; i++)
 		stop_tracking(&pc->procs[i]);
+	pc->report->rest_postcopy = pc->rest_postcopy;
 	/* processes started since the tracking began: all their pages go later */
 	pid_t *pids = NULL;
 	size_t n = 0;
@@ -430,6 +437,60 @@ static struct precopy_proc *proc_by_vpid(struct precopy *pc, uint32_t vpid)
 	return NULL;
 }
 
+/* Hybrid: the target must not serve [start, end) of p from its store. */
+static int send_drop(struct precopy *pc, const struct precopy_proc *p, uint64_t start,
+		     uint64_t end, ferry_error_t *err)
+{
+	uint8_t frame[WIRE_PAGE_DROP_SIZE];
+	wire_encode_page_drop(frame, p->vpid, start, end - start);
+	if (wire_send(pc->conn, WIRE_PAGE_DROP, frame, sizeof(frame), err) < 0)
+		return ferry_error_prefix(err, "hybrid");
+	pc->report->rest_bytes += end - start;
+	return 0;
+}
+
+/* The run [start, end) of lazy pages not sent yet: sent now, or (hybrid) dropped. */
+static int send_late_run(struct precopy *pc, struct precopy_proc *p, uint64_t start,
+			 uint64_t end, uint64_t *bytes, uint64_t *pages, ferry_error_t *err)
+{
+	if (pc->rest_postcopy)
+		return send_drop(pc, p, start, end, err);
+	uint64_t before = *bytes;
+	if (send_span(pc, p, start, end, bytes, pages, err) < 0)
+		return -1;
+	if (*bytes - before != end - start)
+		return ferry_error_set(err, 0, "pre-copy: cannot read pages 0x%" PRIx64 "-0x%" PRIx64
+					       " of %d", start, end, (int)p->pid);
+	return 0;
+}
+
+/* Every lazy page of one process's pagemap not sent yet, in runs. */
+static int send_late_pagemap(struct precopy *pc, uint32_t vpid, const struct pagemap *pm,
+			     uint64_t *bytes, uint64_t *pages, ferry_error_t *err)
+{
+	struct precopy_proc *p = proc_by_vpid(pc, vpid);
+	for (size_t i = 0; i < pm->n; i++) {
+		const struct pagemap_entry *e = &pm->e[i];
+		if (!pagemap_entry_lazy(e))
+			continue;
+		if (!p)
+			return ferry_error_set(err, 0, "pre-copy: the dump has process %u, "
+						       "not in the container's cgroup", vpid);
+		uint64_t end = e->vaddr + e->nr_pages * PAGE, run = 0;
+		for (uint64_t a = e->vaddr; a <= end; a += PAGE) {
+			bool need = a < end && !was_sent(p, a);
+			if (need && !run)
+				run = a;
+			if (!need && run) {
+				if (send_late_run(pc, p, run, a, bytes, pages, err) < 0)
+					return -1;
+				run = 0;
+			}
+		}
+	}
+	return 0;
+}
+
 int precopy_send_late(struct precopy *pc, const char *images_dir, ferry_error_t *err)
 {
 	double t0 = clock_now_ms();
@@ -447,41 +508,19 @@ int precopy_send_late(struct precopy *pc, const char *images_dir, ferry_error_t 
 		snprintf(path, sizeof(path), "%s/%s", images_dir, de->d_name);
 		if (pagemap_load(path, &pm, err) < 0)
 			return -1;
-		struct precopy_proc *p = proc_by_vpid(pc, vpid);
-		int rc = 0;
-		for (size_t i = 0; i < pm.n && rc == 0; i++) {
-			const struct pagemap_entry *e = &pm.e[i];
-			if (!pagemap_entry_lazy(e))
-				continue;
-			if (!p) {
-				rc = ferry_error_set(err, 0, "pre-copy: the dump has process %u, "
-							     "not in the container's cgroup", vpid);
-				break;
-			}
-			uint64_t end = e->vaddr + e->nr_pages * PAGE, run = 0;
-			for (uint64_t a = e->vaddr; a <= end && rc == 0; a += PAGE) {
-				bool need = a < end && !was_sent(p, a);
-				if (need && !run)
-					run = a;
-				if (!need && run) {
-					uint64_t before = bytes;
-					rc = send_span(pc, p, run, a, &bytes, &pages, err);
-					if (rc == 0 && bytes - before != a - run)
-						rc = ferry_error_set(err, 0, "pre-copy: cannot read pages "
-									     "0x%" PRIx64 "-0x%" PRIx64 " of %d",
-								     run, a, (int)p->pid);
-					run = 0;
-				}
-			}
-		}
+		int rc = send_late_pagemap(pc, vpid, &pm, &bytes, &pages, err);
 		pagemap_free(&pm);
 		if (rc < 0)
 			return -1;
 	}
 	pc->report->late_bytes = bytes;
 	pc->report->late_ms = clock_now_ms() - t0;
-	log_info("pre-copy: %" PRIu64 " bytes of lazy pages not sent before, sent after the dump",
-		 bytes);
+	if (pc->rest_postcopy)
+		log_info("hybrid: %" PRIu64 " bytes of lazy pages left to post-copy",
+			 pc->report->rest_bytes);
+	else
+		log_info("pre-copy: %" PRIu64 " bytes of lazy pages not sent before, sent after the dump",
+			 bytes);
 	return 0;
 }
 

@@ -19,6 +19,12 @@
  * sends every lazy page not already sent (mappings created after tracking
  * began, processes started since), so that the target holds all of them.
  * Each process keeps a bitmap of the pages it has sent per tracked range.
+ *
+ * Hybrid (rest_postcopy): the freeze sends no memory at all.  The final scan
+ * only marks the dirty pages unsent, and precopy_send_late() sends PAGE_DROP
+ * frames for every run of lazy pages not validly sent: the target forgets
+ * those pages and its page server fetches them from CRIU's page server on
+ * this node after the restore (pagestore.h), as post-copy does for all.
  */
 #ifndef FERRY_PRECOPY_H
 #define FERRY_PRECOPY_H
@@ -62,6 +68,7 @@ struct precopy {
 	double pace_start;
 	uint64_t pace_bytes;
 	uint64_t *bytes_sent;    /* the report's running total */
+	bool rest_postcopy;      /* hybrid: the last dirty set and the late pages go post-copy */
 	void (*progress)(void *); /* called after each round */
 	void *progress_data;
 };
@@ -71,10 +78,13 @@ int precopy_start(struct precopy *pc, const char *procs_file, struct wire_conn *
 		  struct precopy_report *report, uint64_t *bytes_sent, ferry_error_t *err);
 /* The rounds, until the stop rule holds; budget_ms: the downtime budget. */
 int precopy_rounds(struct precopy *pc, int budget_ms, ferry_error_t *err);
-/* Frozen: final scan, trackers stopped, last dirty pages sent; learns the
- * processes started since precopy_start from procs_file. */
+/* Frozen: final scan, trackers stopped, last dirty pages sent (or, with
+ * rest_postcopy, only marked unsent); learns the processes started since
+ * precopy_start from procs_file. */
 int precopy_final(struct precopy *pc, const char *procs_file, ferry_error_t *err);
-/* After CRIU's lazy dump: every lazy page of its pagemaps not sent yet. */
+/* After CRIU's lazy dump: every lazy page of its pagemaps not sent yet (or,
+ * with rest_postcopy, a PAGE_DROP for each run of them: the target fetches
+ * them from CRIU's page server here instead). */
 int precopy_send_late(struct precopy *pc, const char *images_dir, ferry_error_t *err);
 /* Stops any tracker still running and frees everything (any time). */
 void precopy_release(struct precopy *pc);

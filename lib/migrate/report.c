@@ -123,6 +123,8 @@ json_object *report_to_json(const struct migration_report *r)
 		json_object_object_add(p, "final_ms", ms(pc->final_ms));
 		json_object_object_add(p, "late_bytes", json_object_new_int64((int64_t)pc->late_bytes));
 		json_object_object_add(p, "late_ms", ms(pc->late_ms));
+		json_object_object_add(p, "rest", json_object_new_string(pc->rest_postcopy ? "postcopy" : "frozen"));
+		json_object_object_add(p, "rest_bytes", json_object_new_int64((int64_t)pc->rest_bytes));
 		json_object_object_add(o, "precopy", p);
 	}
 	return o;

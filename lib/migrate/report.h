@@ -40,6 +40,8 @@ struct precopy_report {
 	double final_ms;
 	uint64_t late_bytes;    /* lazy pages of the dump never sent before (new mappings) */
 	double late_ms;
+	bool rest_postcopy;     /* hybrid: the last dirty set and the late pages left to post-copy */
+	uint64_t rest_bytes;    /* hybrid: lazy pages the target must fetch from the source */
 	uint64_t dirty_bytes_per_s; /* measured by auto's sample, 0 if none */
 };
 

@@ -51,6 +51,7 @@ struct source {
 	struct hold hold;             /* the pod's incoming packets during the move */
 	bool postcopy;                /* memory follows after the restore */
 	bool precopy;                 /* memory sent before the freeze (precopy.h) */
+	bool hybrid;                  /* pre-copy, then post-copy for the rest (both set too) */
 	bool lazy;                    /* CRIU dumps no anonymous memory (post- or pre-copy) */
 	struct precopy pc;
 	uint64_t pc_bytes;            /* sent by pre-copy (rounds, freeze, after the dump) */
@@ -442,8 +443,9 @@ static int commit(struct source *s, ferry_error_t *err)
 	hold_release(&s->hold, &send_err);
 	s->report->held_packets = s->hold.packets;
 	/* pre-copy: the target has every page, CRIU's page server is not
-	 * needed; stopped only now, outside the downtime */
-	if (s->precopy)
+	 * needed; stopped only now, outside the downtime (hybrid: it serves
+	 * the rest, await_pages) */
+	if (s->precopy && !s->hybrid)
 		stop_page_server_after_commit(s);
 	return 0;
 }
@@ -568,6 +570,7 @@ static int precopy_phase(struct source *s, ferry_error_t *err)
 	if (precopy_start(&s->pc, procs, &s->conn, &s->report->pc, &s->pc_bytes, err) < 0)
 		return -1;
 	s->pc.max_bytes_per_s = s->max_bytes_per_s;
+	s->pc.rest_postcopy = s->hybrid;
 	s->pc.progress = pc_progress;
 	s->pc.progress_data = s;
 	return precopy_rounds(&s->pc, s->budget_ms, err);
@@ -596,8 +599,9 @@ static int choose_mode(struct source *s, json_object *request, ferry_error_t *er
 	if (plan_migration(s->node, record_str(s->record, "name"), record_str(request, "mode"),
 			   max_downtime, &plan, err) < 0)
 		return -1;
-	s->postcopy = !strcmp(plan.mode, "postcopy");
-	s->precopy = !strcmp(plan.mode, "precopy");
+	s->hybrid = !strcmp(plan.mode, "hybrid");
+	s->postcopy = s->hybrid || !strcmp(plan.mode, "postcopy");
+	s->precopy = s->hybrid || !strcmp(plan.mode, "precopy");
 	s->lazy = s->postcopy || s->precopy;
 	s->budget_ms = max_downtime > 0 ? max_downtime : PLAN_DEFAULT_MAX_DOWNTIME_MS;
 	s->report->precopy = s->precopy;

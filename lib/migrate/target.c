@@ -36,9 +36,10 @@ struct target {
 	struct stream_receiver rx;
 	struct wire_frame frame;
 	char scratch[PATH_MAX], images[PATH_MAX], work[PATH_MAX];
-	char page_server[64];    /* post-copy: where the source serves memory */
+	char page_server[64];    /* post-copy and hybrid: where the source serves memory */
 	struct proc lazy;        /* post- or pre-copy: CRIU's lazy-pages daemon */
 	bool precopy;            /* memory arrived before the dump (pagestore.h) */
+	bool hybrid;             /* pre-copy, the rest from the source's page server */
 	struct pagestore ps;
 	bool prepared;
 	bool marked;             /* the incoming marker exists */
@@ -164,8 +165,7 @@ static int dump_done(struct target *t, ferry_error_t *err)
 	    json_object_is_type(ps, json_type_string))
 		snprintf(t->page_server, sizeof(t->page_server), "%s", json_object_get_string(ps));
 	t->precopy = json_object_object_get_ex(m, "precopy", &ps) && json_object_get_boolean(ps);
-	if (t->precopy && t->page_server[0])
-		return ferry_error_set(err, 0, "protocol error: pre-copy with a page server");
+	t->hybrid = t->precopy && t->page_server[0];
 	return stream_receiver_check_complete(&t->rx, err);
 }
 
@@ -176,6 +176,14 @@ static int handle_page_data(struct target *t, ferry_error_t *err)
 	if (wire_parse_page_data(t->frame.payload, t->frame.length, &pd, err) < 0)
 		return -1;
 	return pagestore_write(&t->ps, &pd, err);
+}
+
+static int handle_page_drop(struct target *t, ferry_error_t *err)
+{
+	struct wire_page_drop pd;
+	if (wire_parse_page_drop(t->frame.payload, t->frame.length, &pd, err) < 0)
+		return -1;
+	return pagestore_drop(&t->ps, &pd, err);
 }
 
 static int receive_state(struct target *t, ferry_error_t *err)
@@ -209,6 +217,9 @@ static int receive_state(struct target *t, ferry_error_t *err)
 		case WIRE_PAGE_DATA:
 			rc = handle_page_data(t, err);
 			break;
+		case WIRE_PAGE_DROP:
+			rc = handle_page_drop(t, err);
+			break;
 		case WIRE_DUMP_DONE:
 			log_info("state of %s received", record_str(t->record, "name"));
 			return dump_done(t, err);
@@ -235,7 +246,11 @@ static int restore(struct target *t, ferry_error_t *err)
 	struct restore_source src = { t->images, t->work, t->page_server[0] != '\0' || t->precopy };
 	char conf[PATH_MAX];
 	config_criu_conf(conf, sizeof(conf), t->node->self.name);
-	/* pre-copy: the lazy pages come from the store, through a page server here */
+	/* pre-copy: the lazy pages come from the store, through a page server
+	 * here; hybrid: those it lacks from the source's, through the same one */
+	if (t->hybrid && peer_connect_page_server(t->node, t->peer, t->page_server,
+						  &t->ps.upstream, err) < 0)
+		return -1;
 	if (t->precopy && (pagestore_check_images(&t->ps, t->images, err) < 0 ||
 			   pagestore_serve_start(&t->ps, "127.0.0.1", t->page_server, err) < 0))
 		return -1;
@@ -281,6 +296,11 @@ static int await_commit(struct target *t, ferry_error_t *err)
 	return 0;
 }
 
+static const char *fill_name(const struct target *t)
+{
+	return t->hybrid ? "hybrid page fill" : t->precopy ? "local page fill" : "post-copy";
+}
+
 /* Post-copy: the daemon exits once every page has arrived from the source. */
 static void await_pages(struct target *t)
 {
@@ -289,10 +309,10 @@ static void await_pages(struct target *t)
 		return;
 	fault_point(t, "postcopy");
 	if (proc_finish(&t->lazy, NULL, &err) < 0)
-		log_error("%s of %s failed: %s", t->precopy ? "local page fill" : "post-copy",
+		log_error("%s of %s failed: %s", fill_name(t),
 			  record_str(t->record, "name"), err.message);
 	else
-		log_info("%s of %s complete", t->precopy ? "local page fill" : "post-copy",
+		log_info("%s of %s complete", fill_name(t),
 			 record_str(t->record, "name"));
 	t->lazy.pid = 0;
 }
@@ -314,7 +334,7 @@ int migrate_target(const struct node *node, struct wire_conn *conn, const char *
 		   struct wire_frame *prepare_frame, ferry_error_t *err)
 {
 	struct target t = { .node = node, .conn = conn, .peer = peer, .frame = *prepare_frame,
-			    .slot = -1, .lock = -1 };
+			    .slot = -1, .lock = -1, .ps = { .upstream = { .fd = -1 } } };
 	*prepare_frame = (struct wire_frame){ 0 };
 	stream_receiver_init(&t.rx);
 	int rc = accept_prepare(&t, err);

@@ -139,6 +139,20 @@ int wire_conn_writev_all(struct wire_conn *c, struct iovec *iov, int n)
 	return c->ssl ? tls_writev_all(c->ssl, iov, n) : plain_writev_all(c->fd, iov, n);
 }
 
+bool wire_conn_pending(const struct wire_conn *c)
+{
+	return c->ssl && SSL_pending(c->ssl) > 0;
+}
+
+void wire_conn_forget(struct wire_conn *c)
+{
+	SSL_free(c->ssl); /* no close_notify: the session goes on in another process */
+	c->ssl = NULL;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
 void wire_conn_close(struct wire_conn *c)
 {
 	if (c->ssl) {

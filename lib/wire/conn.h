@@ -34,6 +34,11 @@ int wire_conn_writev_all(struct wire_conn *c, struct iovec *iov, int n);
 /* Reads exactly len bytes: len, fewer at end of stream, -1 with errno. */
 ssize_t wire_conn_read_full(struct wire_conn *c, void *buf, size_t len);
 bool wire_conn_is_tls(const struct wire_conn *c);
+/* Bytes already received and decrypted, waiting to be read (poll cannot see them). */
+bool wire_conn_pending(const struct wire_conn *c);
+/* Releases this process's copy of c without ending the session: after a
+ * fork, the child that carries on with it is the only user. */
+void wire_conn_forget(struct wire_conn *c);
 /* Ends the TLS session (if any) and closes the socket; safe to call twice. */
 void wire_conn_close(struct wire_conn *c);
 

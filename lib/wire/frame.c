@@ -23,6 +23,7 @@ static const char *const type_names[WIRE_TYPE_MAX] = {
 	[WIRE_ENTRY] = "ENTRY",         [WIRE_DUMP_DONE] = "DUMP_DONE",
 	[WIRE_RESTORED] = "RESTORED",   [WIRE_COMMIT] = "COMMIT",
 	[WIRE_ABORT] = "ABORT",         [WIRE_PAGE_DATA] = "PAGE_DATA",
+	[WIRE_PAGE_DROP] = "PAGE_DROP",
 };
 
 const char *wire_type_name(uint8_t type)
@@ -281,27 +282,56 @@ int wire_parse_file_data(const uint8_t *p, size_t len, struct wire_file_data *ou
 	return 0;
 }
 
-int wire_parse_page_data(const uint8_t *p, size_t len, struct wire_page_data *out,
-			 ferry_error_t *err)
+/* The PAGE_DATA/PAGE_DROP header and the range it names (len bytes from vaddr). */
+static int parse_page_range(const uint8_t *p, uint64_t len, const char *what, uint32_t *pid_out,
+			    uint64_t *vaddr_out, ferry_error_t *err)
 {
 	uint32_t pid, zero;
 	uint64_t vaddr;
-	if (len < WIRE_PAGE_HEADER + WIRE_PAGE_SIZE || (len - WIRE_PAGE_HEADER) % WIRE_PAGE_SIZE)
-		return ferry_error_set(err, 0, "malformed PAGE_DATA: %zu bytes", len);
 	memcpy(&pid, p, 4);
 	memcpy(&zero, p + 4, 4);
 	memcpy(&vaddr, p + 8, 8);
-	out->pid = be32toh(pid);
-	out->vaddr = be64toh(vaddr);
+	*pid_out = be32toh(pid);
+	*vaddr_out = be64toh(vaddr);
+	if (*pid_out == 0 || *pid_out > (1u << 22) || zero != 0)
+		return ferry_error_set(err, 0, "malformed %s: pid %u", what, *pid_out);
+	if (len == 0 || len % WIRE_PAGE_SIZE)
+		return ferry_error_set(err, 0, "malformed %s: %llu bytes of pages", what,
+				       (unsigned long long)len);
+	if (*vaddr_out % WIRE_PAGE_SIZE || *vaddr_out >= WIRE_MAX_VADDR ||
+	    len > WIRE_MAX_VADDR - *vaddr_out)
+		return ferry_error_set(err, 0, "malformed %s: address 0x%llx", what,
+				       (unsigned long long)*vaddr_out);
+	return 0;
+}
+
+int wire_parse_page_data(const uint8_t *p, size_t len, struct wire_page_data *out,
+			 ferry_error_t *err)
+{
+	if (len < WIRE_PAGE_HEADER + WIRE_PAGE_SIZE)
+		return ferry_error_set(err, 0, "malformed PAGE_DATA: %zu bytes", len);
 	out->data = p + WIRE_PAGE_HEADER;
 	out->len = len - WIRE_PAGE_HEADER;
-	if (out->pid == 0 || out->pid > (1u << 22) || zero != 0)
-		return ferry_error_set(err, 0, "malformed PAGE_DATA: pid %u", out->pid);
-	if (out->vaddr % WIRE_PAGE_SIZE || out->vaddr >= WIRE_MAX_VADDR ||
-	    out->len > WIRE_MAX_VADDR - out->vaddr)
-		return ferry_error_set(err, 0, "malformed PAGE_DATA: address 0x%llx",
-				       (unsigned long long)out->vaddr);
-	return 0;
+	return parse_page_range(p, out->len, "PAGE_DATA", &out->pid, &out->vaddr, err);
+}
+
+int wire_parse_page_drop(const uint8_t *p, size_t len, struct wire_page_drop *out,
+			 ferry_error_t *err)
+{
+	uint64_t n;
+	if (len != WIRE_PAGE_DROP_SIZE)
+		return ferry_error_set(err, 0, "malformed PAGE_DROP: %zu bytes", len);
+	memcpy(&n, p + WIRE_PAGE_HEADER, 8);
+	out->len = be64toh(n);
+	return parse_page_range(p, out->len, "PAGE_DROP", &out->pid, &out->vaddr, err);
+}
+
+void wire_encode_page_drop(uint8_t out[WIRE_PAGE_DROP_SIZE], uint32_t pid, uint64_t vaddr,
+			   uint64_t len)
+{
+	uint64_t n = htobe64(len);
+	wire_encode_page_header(out, pid, vaddr);
+	memcpy(out + WIRE_PAGE_HEADER, &n, 8);
 }
 
 void wire_encode_page_header(uint8_t out[WIRE_PAGE_HEADER], uint32_t pid, uint64_t vaddr)

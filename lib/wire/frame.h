@@ -48,6 +48,7 @@ enum wire_type {
 	WIRE_COMMIT,        /* json {}: source moved the route: the target owns the pod */
 	WIRE_ABORT,         /* json {error}: source rolls back; target must clean up */
 	WIRE_PAGE_DATA,     /* binary, see wire_page_data: pre-copied memory of one process */
+	WIRE_PAGE_DROP,     /* binary, see wire_page_drop: pre-copied pages now stale (hybrid) */
 	WIRE_TYPE_MAX
 };
 
@@ -88,6 +89,17 @@ struct wire_page_data {
 	size_t len;
 };
 
+/* Parsed view of a PAGE_DROP payload: the PAGE_DATA header, then u64 length:
+ * pages of a process sent before but changed since, which the target must
+ * not serve from its store (hybrid mode: they come from the source later).
+ * Validated like PAGE_DATA: at least one page, whole pages, in range. */
+#define WIRE_PAGE_DROP_SIZE (WIRE_PAGE_HEADER + 8u)
+struct wire_page_drop {
+	uint32_t pid;
+	uint64_t vaddr;
+	uint64_t len;
+};
+
 const char *wire_type_name(uint8_t type);
 
 void wire_encode_header(uint8_t out[WIRE_HEADER_SIZE], uint8_t type, uint32_t length);
@@ -125,6 +137,10 @@ int wire_parse_page_data(const uint8_t *payload, size_t len, struct wire_page_da
 			 ferry_error_t *err);
 /* Encodes the 16-byte PAGE_DATA header. */
 void wire_encode_page_header(uint8_t out[WIRE_PAGE_HEADER], uint32_t pid, uint64_t vaddr);
+int wire_parse_page_drop(const uint8_t *payload, size_t len, struct wire_page_drop *out,
+			 ferry_error_t *err);
+void wire_encode_page_drop(uint8_t out[WIRE_PAGE_DROP_SIZE], uint32_t pid, uint64_t vaddr,
+			   uint64_t len);
 
 /* A relative path with no "..", empty, "." components or NUL: safe to join under a root. */
 bool wire_name_is_safe(const char *name, size_t len);

@@ -5,7 +5,9 @@
  *  1. wire_decode_header on the first 12 bytes; the rest becomes a frame of the
  *     header's type (or byte 5 if the header is bad) and goes through
  *     wire_frame_json, wire_frame_error and wire_parse_file_data, whose view
- *     must stay inside the payload;
+ *     must stay inside the payload, and wire_parse_page_data and
+ *     wire_parse_page_drop, whose ranges must be whole pages inside the
+ *     address space;
  *  2. the bytes (at most 64 KiB) through a socketpair into wire_recv until it
  *     fails, as an agent reads a connection;
  *  3. the same stream read the way the target reads FILE_DATA
@@ -45,6 +47,28 @@ static void check_file_data(const uint8_t *p, size_t len, struct parsed *out)
 	FUZZ_CHECK(d->offset <= (UINT64_MAX >> 1) - d->data_len);
 	memcpy(out->name, d->name, d->name_len);
 	out->name[d->name_len] = '\0';
+}
+
+static void check_page_frames(const uint8_t *p, size_t len)
+{
+	ferry_error_t err = { 0 };
+	struct wire_page_data pd;
+	struct wire_page_drop drop;
+	if (wire_parse_page_data(p, len, &pd, &err) == 0) {
+		FUZZ_CHECK(pd.pid > 0 && pd.data == p + WIRE_PAGE_HEADER);
+		FUZZ_CHECK(pd.len > 0 && pd.len % WIRE_PAGE_SIZE == 0 && pd.data + pd.len == p + len);
+		FUZZ_CHECK(pd.vaddr % WIRE_PAGE_SIZE == 0 && pd.vaddr + pd.len <= WIRE_MAX_VADDR);
+	} else {
+		FUZZ_CHECK(ferry_error_is_set(&err));
+	}
+	ferry_error_clear(&err);
+	if (wire_parse_page_drop(p, len, &drop, &err) == 0) {
+		FUZZ_CHECK(len == WIRE_PAGE_DROP_SIZE && drop.pid > 0);
+		FUZZ_CHECK(drop.len > 0 && drop.len % WIRE_PAGE_SIZE == 0);
+		FUZZ_CHECK(drop.vaddr % WIRE_PAGE_SIZE == 0 && drop.vaddr + drop.len <= WIRE_MAX_VADDR);
+	} else {
+		FUZZ_CHECK(ferry_error_is_set(&err));
+	}
 }
 
 static int stream_pair(const uint8_t *data, size_t size, int sv[2])
@@ -92,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(wire_frame_error(&f, &err) == -1);
 		struct parsed p;
 		check_file_data(f.payload, f.length, &p);
+		check_page_frames(f.payload, f.length);
 		wire_frame_release(&f);
 	}
 

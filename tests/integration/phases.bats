@@ -6,7 +6,7 @@
 # serves with its memory intact, the pod IP is routed to it, and it is where
 # the commit point says: on the source if the route had not moved, on the
 # target if it had.  Pre-copy rounds (phase precopy) only run in pre-copy
-# mode, post-copy phases only in post-copy mode; killing the
+# and hybrid mode, post-copy phases only in post-copy and hybrid mode; killing the
 # source during post-copy loses the pod by design (README: post-copy), so it
 # is not in the matrix.
 
@@ -36,8 +36,10 @@ settled() {
 
 # fault_case KIND PHASE OWNER
 fault_case() {
-	[[ $2 == postcopy && $FAULT_MODE != postcopy ]] && skip "post-copy phase in $FAULT_MODE mode"
-	[[ $2 == precopy && $FAULT_MODE != precopy ]] && skip "pre-copy phase in $FAULT_MODE mode"
+	[[ $2 == postcopy && $FAULT_MODE != postcopy && $FAULT_MODE != hybrid ]] &&
+		skip "post-copy phase in $FAULT_MODE mode"
+	[[ $2 == precopy && $FAULT_MODE != precopy && $FAULT_MODE != hybrid ]] &&
+		skip "pre-copy phase in $FAULT_MODE mode"
 	local victim= kills=0
 	case $1 in kill-source) victim=node1 ;; kill-target) victim=node2 ;; esac
 	[ -n "$victim" ] && kills=$(grep -c "killing this agent" "/run/ferry/nodes/$victim/agent.log" || true)

@@ -125,6 +125,32 @@ static void test_page_frames(void **state)
 	assert_string_equal(wire_type_name(WIRE_PAGE_DATA), "PAGE_DATA");
 }
 
+static void test_page_drop_frames(void **state)
+{
+	uint8_t buf[WIRE_PAGE_DROP_SIZE];
+	struct wire_page_drop pd;
+	ferry_error_t err = { 0 };
+	wire_encode_page_drop(buf, 9, 0x7f0000002000ull, 3 * WIRE_PAGE_SIZE);
+	assert_int_equal(wire_parse_page_drop(buf, sizeof(buf), &pd, &err), 0);
+	assert_int_equal(pd.pid, 9);
+	assert_int_equal(pd.vaddr, 0x7f0000002000ull);
+	assert_int_equal(pd.len, 3 * WIRE_PAGE_SIZE);
+	/* wrong size, no page, part of a page, unaligned, beyond the address space */
+	assert_int_equal(wire_parse_page_drop(buf, sizeof(buf) - 1, &pd, &err), -1);
+	wire_encode_page_drop(buf, 9, 0x1000, 0);
+	assert_int_equal(wire_parse_page_drop(buf, sizeof(buf), &pd, &err), -1);
+	wire_encode_page_drop(buf, 9, 0x1000, 100);
+	assert_int_equal(wire_parse_page_drop(buf, sizeof(buf), &pd, &err), -1);
+	wire_encode_page_drop(buf, 9, 0x1800, WIRE_PAGE_SIZE);
+	assert_int_equal(wire_parse_page_drop(buf, sizeof(buf), &pd, &err), -1);
+	wire_encode_page_drop(buf, 9, 0x1000, UINT64_MAX - 4095);
+	assert_int_equal(wire_parse_page_drop(buf, sizeof(buf), &pd, &err), -1);
+	wire_encode_page_drop(buf, 0, 0x1000, WIRE_PAGE_SIZE);
+	assert_int_equal(wire_parse_page_drop(buf, sizeof(buf), &pd, &err), -1);
+	assert_string_equal(wire_type_name(WIRE_PAGE_DROP), "PAGE_DROP");
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_page_frames),
+		cmocka_unit_test(test_page_drop_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
