@@ -20,7 +20,7 @@ CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps images demo test unit integration bench clean workloads fuzz fuzz-smoke faults \
+.PHONY: all deps images demo test unit integration test-softdirty bench clean workloads fuzz fuzz-smoke faults \
         cluster-up cluster-down cluster-smoke k8s-controller-test e2e e2e-matrix
 
 all: $(BUILD)/ferry $(BUILD)/kubectl-migrate workloads
@@ -66,6 +66,10 @@ unit: $(UNIT_BIN) $(UNIT_HELPERS)
 
 integration: all images
 	scripts/run-integration.sh
+
+# the dirty-tracking unit test on Debian's kernel (soft-dirty) in a VM
+test-softdirty: $(BUILD)/tests/test_dirty $(UNIT_HELPERS)
+	scripts/softdirty-vm.sh
 
 test: deps all images
 	scripts/test.sh

@@ -5,7 +5,7 @@
 
 Left panel: downtime (freeze -> running on the target) per method; right
 panel: the longest gap one TCP client saw (probe max_gap_ms).  One line per
-method (ferry stop-copy, ferry postcopy, ferry precopy, baseline runc checkpoint/copy/restore),
+method (ferry stop-copy, ferry postcopy, ferry precopy, ferry hybrid, baseline runc checkpoint/copy/restore),
 log-scale y.  A failed run is marked with an x at the bottom of the panel; a
 probe that got no reply before it was stopped is drawn as a "^" at its lower
 bound.  Needs matplotlib (Debian's python3-matplotlib, i.e. the system python).
@@ -25,6 +25,7 @@ METHODS = [
     ("stop-copy", "ferry stop-copy", "tab:blue", "o"),
     ("postcopy", "ferry postcopy", "tab:green", "D"),
     ("precopy", "ferry precopy", "tab:purple", "^"),
+    ("hybrid", "ferry hybrid (pre-copy, then post-copy)", "tab:orange", "v"),
     ("baseline", "baseline: runc checkpoint + copy + restore", "tab:red", "s"),
 ]
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run.sh — downtime benchmark: ferry's live migration (stop-and-copy,
-# post-copy and pre-copy) versus the checkpoint/copy/restore route that Podman/CRI-O
+# post-copy, pre-copy and hybrid) versus the checkpoint/copy/restore route that Podman/CRI-O
 # checkpoint tooling gives users.
 #
 #   bench/run.sh                      # as root; `make bench` runs it after deps/build/images
@@ -24,6 +24,9 @@
 #   precopy   the same with --mode precopy: memory sent in rounds while memhog
 #             runs, the freeze moves the last dirty set; the report's rounds
 #             (bytes, ms each) go into results.json and the table.
+#   hybrid    the same with --mode hybrid: pre-copy rounds, a freeze that moves
+#             no memory, the pages changed since the last round fetched from
+#             the source after the restore (its "postcopy" phase).
 #   baseline  a fresh identical container on node1 (started by ferry, so its pod
 #             is laid out exactly like ferry's), then by hand:
 #               prepare   target pod netns fp-node2-NAME (veth, same IP/32, routes as
@@ -51,7 +54,7 @@
 #
 # Environment:
 #   BENCH_SIZES         memory sizes in MiB (default "64 256 1024")
-#   BENCH_METHODS       methods, in order (default "stop-copy postcopy precopy baseline")
+#   BENCH_METHODS       methods, in order (default "stop-copy postcopy precopy hybrid baseline")
 #   BENCH_APPEND        1: merge into the existing results.json (runs of the same
 #                       size are replaced) instead of starting afresh
 #   BENCH_RESULTS       output directory (default bench/results)
@@ -76,7 +79,7 @@ COUNTPOLL=$REPO_ROOT/bench/countpoll.py
 PYTHON=/usr/bin/python3
 
 SIZES=${BENCH_SIZES:-64 256 1024}
-METHODS=${BENCH_METHODS:-stop-copy postcopy precopy baseline}
+METHODS=${BENCH_METHODS:-stop-copy postcopy precopy hybrid baseline}
 APPEND=${BENCH_APPEND:-0}
 RESULTS=${BENCH_RESULTS:-$REPO_ROOT/bench/results}
 STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-60}
@@ -199,8 +202,8 @@ preflight() {
         [[ $s =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZES: '$s' is not a size in MiB"
     done
     for s in $METHODS; do
-        [[ $s =~ ^(stop-copy|postcopy|precopy|baseline)$ ]] ||
-            die "BENCH_METHODS: '$s' is not one of stop-copy, postcopy, precopy, baseline"
+        [[ $s =~ ^(stop-copy|postcopy|precopy|hybrid|baseline)$ ]] ||
+            die "BENCH_METHODS: '$s' is not one of stop-copy, postcopy, precopy, hybrid, baseline"
     done
 }
 
@@ -392,10 +395,10 @@ error_json() { jq -n --arg e "$1" '{result: "error", error: $e}'; }
 
 # ---------------------------------------------------------------- ferry
 
-# bench_ferry SIZE MODE -> JSON on stdout (MODE: stop-copy, postcopy or precopy)
+# bench_ferry SIZE MODE -> JSON on stdout (MODE: stop-copy, postcopy, precopy or hybrid)
 bench_ferry() {
     local size=$1 mode=$2 name report verify_line err rc=0 ip t0 t_end frozen
-    name=fbench-$$-$1-$(case $mode in postcopy) echo pc ;; precopy) echo prc ;; *) echo sc ;; esac)
+    name=fbench-$$-$1-$(case $mode in postcopy) echo pc ;; precopy) echo prc ;; hybrid) echo hy ;; *) echo sc ;; esac)
     log "[$size MiB] ferry $mode: starting $name"
     if ! start_container "$name" "$size"; then
         remove_container "$name"
@@ -604,7 +607,7 @@ write_results() {
            + .) as $runs
         | {date: $date, kernel: $kernel, runc: $runc, criu: $criu, link: $link, tls_stream: $tls,
            sizes_mib: ($runs | map(.size_mib) | unique),
-           methods: (["stop-copy", "postcopy", "precopy", "baseline"] as $all
+           methods: (["stop-copy", "postcopy", "precopy", "hybrid", "baseline"] as $all
                      | $all - ($all - ($runs | map(.method)))),
            runs: ($runs | sort_by(.size_mib))}' "$runs_file" >"$RESULTS/results.json.tmp"
     mv "$RESULTS/results.json.tmp" "$RESULTS/results.json"
@@ -615,7 +618,8 @@ write_table() {
         def f: if . == null then "-" else (. * 10 | round / 10 | tostring) end;
         def x: if . == null then "-" else (. * 100 | round / 100 | tostring) + "x" end;
         def mlabel: if . == "baseline" then "baseline (runc checkpoint/copy/restore)" else "ferry " + . end;
-        def order: {"stop-copy": 0, "postcopy": 1, "precopy": 2, "baseline": 3}[.] // 9;
+        def order: {"stop-copy": 0, "postcopy": 1, "precopy": 2, "hybrid": 3, "baseline": 4}[.] // 9;
+        def lazy: .method == "postcopy" or .method == "hybrid";
         def mib: . / 1048576 * 10 | round / 10 | tostring;
         def ok: .result == "ok";
         def val(k): if ok then (.[k] | f) else "FAIL" end;
@@ -648,14 +652,14 @@ write_table() {
           "|---:|---|---:|---:|---:|---:|---:|",
           ($runs[] |
            if .count.skipped then "| \(.size_mib) | \(.method | mlabel) | - | not polled (see below) | - | - | - |" else
-           "| \(.size_mib) | \(.method | mlabel) | \(if .method == "postcopy" then val("postcopy_ms") else "-" end) | \(.count.sweeps_during_migration // "-") | \(if .method == "postcopy" then (.count.sweeps_during_postcopy // "-") else "-" end) | \(.count.max_no_reply_ms | f)\(if .count.max_no_reply_unbounded then " (no reply after)" else "" end) | \(if .method == "postcopy" then (.count.postcopy_max_no_reply_ms | f) else "-" end) |" end),
+           "| \(.size_mib) | \(.method | mlabel) | \(if lazy then val("postcopy_ms") else "-" end) | \(.count.sweeps_during_migration // "-") | \(if lazy then (.count.sweeps_during_postcopy // "-") else "-" end) | \(.count.max_no_reply_ms | f)\(if .count.max_no_reply_unbounded then " (no reply after)" else "" end) | \(if lazy then (.count.postcopy_max_no_reply_ms | f) else "-" end) |" end),
           "",
-          "Pre-copy rounds (MiB sent while memhog runs, each round: what it wrote during the previous one), then what the freeze sent:",
+          "Pre-copy rounds (MiB sent while memhog runs, each round: what it wrote during the previous one), then what the freeze sent (pre-copy) or what was left to post-copy (hybrid):",
           "",
-          "| size MiB | rounds: MiB (ms) | stop rule | frozen: MiB (ms) | after the dump MiB |",
-          "|---:|---|---|---:|---:|",
-          ($runs[] | select(.method == "precopy" and .precopy != null) |
-           "| \(.size_mib) | \([.precopy.rounds[] | "\(.bytes | mib) (\(.ms | f))"] | join(", ")) | \(.precopy.stop_reason) | \(.precopy.final_bytes | mib) (\(.precopy.final_ms | f)) | \(.precopy.late_bytes | mib) |"),
+          "| size MiB | method | rounds: MiB (ms) | stop rule | frozen: MiB (ms) | after the dump MiB | left to post-copy MiB |",
+          "|---:|---|---|---|---:|---:|---:|",
+          ($runs[] | select((.method == "precopy" or .method == "hybrid") and .precopy != null) |
+           "| \(.size_mib) | \(.method) | \([.precopy.rounds[] | "\(.bytes | mib) (\(.ms | f))"] | join(", ")) | \(.precopy.stop_reason) | \(.precopy.final_bytes | mib) (\(.precopy.final_ms | f)) | \(.precopy.late_bytes | mib) | \((.precopy.rest_bytes // 0) | mib) |"),
           "",
           "A sweep is one pass over all of memory (at 256 MiB/s: 0.25 s for 64 MiB, 4 s for 1 GiB, 16 s for 4 GiB), so from 1 GiB up a post-copy window is shorter than a sweep; there the interval between COUNT replies shows that the memhog loop (1 MiB of rewriting between requests) kept running.",
           "The baseline is not polled: a connection that arrives while runc checkpoint has the container frozen is in flight, and CRIU refuses to dump it."
@@ -693,11 +697,11 @@ main() {
                   + .' "$out" 2>/dev/null >>"$runs" ||
                 jq -c -n --argjson s "$size" --arg m "$m" '{size_mib: $s, method: $m, result: "error", error: "no result"}' >>"$runs"
             tail -n1 "$runs" | jq -r '"bench: [\(.size_mib) MiB] \(.method): \(.result) downtime \(.downtime_ms) ms, client gap \(.client_gap_ms) ms, total \(.total_ms) ms (\(.total_over_ideal)x ideal), verify \(.verify // "-")" +
-                (if .method == "postcopy" then ", post-copy \(.postcopy_ms) ms" else "" end) +
-                (if .method == "precopy" and .precopy then ", rounds MiB \([.precopy.rounds[].bytes / 1048576 | round]), frozen \(.precopy.final_bytes / 1048576 | round) MiB" else "" end) +
+                (if .method == "postcopy" or .method == "hybrid" then ", post-copy \(.postcopy_ms) ms" else "" end) +
+                (if (.method == "precopy" or .method == "hybrid") and .precopy then ", rounds MiB \([.precopy.rounds[].bytes / 1048576 | round]), frozen \(.precopy.final_bytes / 1048576 | round) MiB, left to post-copy \((.precopy.rest_bytes // 0) / 1048576 | round) MiB" else "" end) +
                 (if .count.skipped or .count == null then "" else
                  ", COUNT: \(.count.sweeps_during_migration) sweeps during the migration" +
-                 (if .method == "postcopy" then " (\(.count.sweeps_during_postcopy) in post-copy)" else "" end) +
+                 (if .method == "postcopy" or .method == "hybrid" then " (\(.count.sweeps_during_postcopy) in post-copy)" else "" end) +
                  ", max \(.count.max_no_reply_ms) ms without reply" end) +
                 (if .error then "; error: \(.error)" else "" end)' >&2
             tail -n1 "$runs" | jq -e '.result == "ok" and .verified' >/dev/null || failed=1

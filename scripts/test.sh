@@ -1,6 +1,6 @@
 #!/bin/bash
 # test.sh - `make test`: unit tests (valgrind-checked), the same unit tests
-# under ASan/UBSan, a short run of every fuzz target, then the integration
+# under ASan/UBSan, the dirty-tracking test on a soft-dirty kernel in a VM, a short run of every fuzz target, then the integration
 # suites on real runc/CRIU/namespaces, with the normal build and again with
 # the ASan/UBSan build (agents included).
 # Ends with one "N passed, N failed" line over everything; non-zero on failure.
@@ -31,6 +31,7 @@ step() { # NAME CMD...
 }
 step "unit tests (valgrind)" make -s unit
 step "unit tests (ASan/UBSan)" env FERRY_NO_VALGRIND=1 make -s SAN=1 unit
+step "dirty tracking with soft-dirty (Debian's kernel in a VM)" make -s test-softdirty
 step "fuzz smoke (libFuzzer, 10 s per target)" make -s fuzz-smoke
 step "integration" scripts/run-integration.sh
 step "build (ASan/UBSan)" make -s SAN=1 build/san/ferry

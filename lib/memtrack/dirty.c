@@ -3,7 +3,9 @@
  */
 #include "memtrack/dirty.h"
 #include "memtrack/inject.h"
+#include "memtrack/softdirty.h"
 #include "util/cleanup.h"
+#include "util/grow.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,7 +72,7 @@ static int register_more(struct dirty_tracker *t, uint64_t start, uint64_t end, 
 {
 	struct uffdio_register reg = { .range = { start, end - start },
 				       .mode = UFFDIO_REGISTER_MODE_WP };
-	if (ioctl(t->uffd, UFFDIO_REGISTER, &reg) < 0)
+	if (t->method == DIRTY_UFFD_WP && ioctl(t->uffd, UFFDIO_REGISTER, &reg) < 0)
 		return 0;
 	struct dirty_range *grown = realloc(t->ranges, (t->n_ranges + 1) * sizeof(*grown));
 	if (!grown)
@@ -84,7 +86,7 @@ static int register_more(struct dirty_tracker *t, uint64_t start, uint64_t end, 
 int64_t dirty_track_extend(struct dirty_tracker *t, dirty_range_fn fn, void *data,
 			   ferry_error_t *err)
 {
-	struct dirty_tracker now = { .pid = t->pid };
+	struct dirty_tracker now = { .pid = t->pid, .method = t->method };
 	if (load_ranges(&now, err) < 0) {
 		free(now.ranges);
 		return -1;
@@ -110,6 +112,13 @@ int64_t dirty_track_extend(struct dirty_tracker *t, dirty_range_fn fn, void *dat
 		return -1;
 	int64_t pages = 0;
 	for (size_t i = before; i < t->n_ranges; i++) {
+		if (t->method == DIRTY_SOFT_DIRTY) { /* writes set the bit from now on */
+			int64_t n = softdirty_present(t, &t->ranges[i], fn, data, err);
+			if (n < 0)
+				return -1;
+			pages += n;
+			continue;
+		}
 		/* the baseline: protected from now on; then everything they hold */
 		if (scan_range_with(t, &t->ranges[i], PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, 0,
 				    PAGE_IS_WRITTEN, 0, NULL, NULL, err) < 0)
@@ -192,13 +201,40 @@ static int arm(struct dirty_tracker *t, ferry_error_t *err)
 	return 0;
 }
 
+const char *dirty_method_name(void)
+{
+	return softdirty_supported() ? "soft-dirty" : "userfaultfd write-protect";
+}
+
+/* Soft-dirty: the ranges, cleared bits (the baseline). */
+static int start_soft_dirty(struct dirty_tracker *t, ferry_error_t *err)
+{
+	for (size_t i = 0; i < t->n_ranges; i++)
+		t->tracked_bytes += t->ranges[i].end - t->ranges[i].start;
+	if (!t->n_ranges)
+		return ferry_error_set(err, 0, "no trackable memory in %d", (int)t->pid);
+	return softdirty_clear(t->pid, err);
+}
+
 int dirty_track_start(struct dirty_tracker *t, pid_t pid, ferry_error_t *err)
 {
 	char path[64];
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	t->uffd = t->pagemap = -1;
+	t->method = softdirty_supported() ? DIRTY_SOFT_DIRTY : DIRTY_UFFD_WP;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	if (t->method == DIRTY_SOFT_DIRTY) {
+		if (load_ranges(t, err) < 0 ||
+		    (t->pagemap = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    start_soft_dirty(t, err) < 0) {
+			if (!ferry_error_is_set(err))
+				ferry_error_set(err, errno, "open %s", path);
+			dirty_track_stop(t);
+			return -1;
+		}
+		return 0;
+	}
 	if (load_ranges(t, err) < 0 || (t->uffd = steal_userfaultfd(pid, err)) < 0 ||
 	    (t->pagemap = open(path, O_RDONLY | O_CLOEXEC)) < 0 || arm(t, err) < 0 ||
 	    dirty_track_scan(t, NULL, NULL, err) < 0) { /* protects every page: the baseline */
@@ -248,16 +284,12 @@ struct spans {
 static void add_span(const struct dirty_range *r, void *data)
 {
 	struct spans *s = data;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct dirty_range *grown = realloc(s->r, cap * sizeof(*grown));
-		if (!grown) {
-			s->failed = true;
-			return;
-		}
-		s->r = grown;
-		s->cap = cap;
+	struct dirty_range *grown = grow_for_one(s->r, &s->cap, s->n, sizeof(*grown));
+	if (!grown) {
+		s->failed = true;
+		return;
 	}
+	s->r = grown;
 	s->r[s->n++] = *r;
 }
 
@@ -302,6 +334,16 @@ static int64_t scan_all(struct dirty_tracker *t, uint64_t inverted, uint64_t mas
 int64_t dirty_track_present(struct dirty_tracker *t, dirty_range_fn fn, void *data,
 			    ferry_error_t *err)
 {
+	if (t->method == DIRTY_SOFT_DIRTY) {
+		int64_t total = 0;
+		for (size_t i = 0; i < t->n_ranges; i++) {
+			int64_t n = softdirty_present(t, &t->ranges[i], fn, data, err);
+			if (n < 0)
+				return -1;
+			total += n;
+		}
+		return total;
+	}
 	/* present or swapped, and not the shared zero page */
 	return scan_all(t, PAGE_IS_PFNZERO, PAGE_IS_PFNZERO, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, fn,
 			data, err);
@@ -310,12 +352,16 @@ int64_t dirty_track_present(struct dirty_tracker *t, dirty_range_fn fn, void *da
 int64_t dirty_track_untracked(struct dirty_tracker *t, dirty_range_fn fn, void *data,
 			      ferry_error_t *err)
 {
+	if (t->method == DIRTY_SOFT_DIRTY)
+		return 0; /* a replaced mapping reports every page soft-dirty: none escapes */
 	return scan_all(t, PAGE_IS_WPALLOWED, PAGE_IS_WPALLOWED, 0, fn, data, err);
 }
 
 int64_t dirty_track_scan(struct dirty_tracker *t, dirty_range_fn fn, void *data,
 			 ferry_error_t *err)
 {
+	if (t->method == DIRTY_SOFT_DIRTY)
+		return softdirty_scan(t, fn, data, err);
 	int64_t total = 0;
 	for (size_t i = 0; i < t->n_ranges; i++) {
 		int64_t n = scan_range(t, &t->ranges[i], fn, data, err);

@@ -1,7 +1,9 @@
 /*
- * dirty.h - which pages a running process writes, without soft-dirty.
+ * dirty.h - which pages a running process writes.
  *
- * This kernel has no CONFIG_MEM_SOFT_DIRTY, so CRIU cannot track memory
+ * Where the kernel keeps the soft-dirty bit (CONFIG_MEM_SOFT_DIRTY, probed
+ * at the first start), the tracker uses it (softdirty.h).  This machine's
+ * kernel has no CONFIG_MEM_SOFT_DIRTY, so CRIU cannot track memory
  * between pre-dumps.  What it has is enough: userfaultfd write-protection in
  * asynchronous mode (Linux 6.7+, UFFD_FEATURE_WP_ASYNC: a write to a
  * protected page only marks it written, no fault handler is involved, the
@@ -28,9 +30,15 @@ struct dirty_range {
 	uint64_t start, end;   /* [start, end), page aligned */
 };
 
+enum dirty_method {
+	DIRTY_UFFD_WP,       /* userfaultfd write-protect + PAGEMAP_SCAN (Linux 6.7+) */
+	DIRTY_SOFT_DIRTY,    /* the soft-dirty bit (softdirty.h) */
+};
+
 struct dirty_tracker {
 	pid_t pid;
-	int uffd;
+	enum dirty_method method;
+	int uffd;                     /* -1 with soft-dirty */
 	int pagemap;
 	struct dirty_range *ranges;   /* the registered mappings */
 	size_t n_ranges;
@@ -61,6 +69,8 @@ int64_t dirty_track_untracked(struct dirty_tracker *t, dirty_range_fn fn, void *
  * Returns those pages, -1 with err. */
 int64_t dirty_track_extend(struct dirty_tracker *t, dirty_range_fn fn, void *data,
 			   ferry_error_t *err);
+/* The method a tracker started now would use, as a name for reports. */
+const char *dirty_method_name(void);
 /* Ends tracking: unregisters, closes (the process keeps running untouched). */
 void dirty_track_stop(struct dirty_tracker *t);
 

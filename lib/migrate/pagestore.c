@@ -8,6 +8,7 @@
 #include "container/pagemap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/grow.h"
 #include "util/log.h"
 
 #include <dirent.h>
@@ -45,14 +46,11 @@ static struct pagestore_proc *find(struct pagestore *ps, uint32_t pid)
 /* Room for one more span of p; -1 when out of memory. */
 static int reserve_span(struct pagestore_proc *p)
 {
-	if (p->n_spans < p->cap_spans)
-		return 0;
-	size_t cap = p->cap_spans ? p->cap_spans * 2 : 64;
-	struct pagestore_span *grown = realloc(p->spans, cap * sizeof(*grown));
+	struct pagestore_span *grown = grow_for_one(p->spans, &p->cap_spans, p->n_spans,
+						     sizeof(*grown));
 	if (!grown)
 		return -1;
 	p->spans = grown;
-	p->cap_spans = cap;
 	return 0;
 }
 
@@ -200,14 +198,10 @@ uint64_t pagestore_run_end(const struct pagestore *ps, uint32_t pid, uint64_t ad
 
 int pagestore_runs_add(struct pagestore_runs *runs, uint32_t pid, uint64_t start, uint64_t end)
 {
-	if (runs->n == runs->cap) {
-		size_t cap = runs->cap ? runs->cap * 2 : 64;
-		struct pagestore_run *grown = realloc(runs->v, cap * sizeof(*grown));
-		if (!grown)
-			return -1;
-		runs->v = grown;
-		runs->cap = cap;
-	}
+	struct pagestore_run *grown = grow_for_one(runs->v, &runs->cap, runs->n, sizeof(*grown));
+	if (!grown)
+		return -1;
+	runs->v = grown;
 	runs->v[runs->n++] = (struct pagestore_run){ pid, start, end };
 	return 0;
 }

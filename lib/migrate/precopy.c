@@ -6,6 +6,7 @@
 #include "container/pagemap.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
+#include "util/grow.h"
 #include "util/log.h"
 #include "wire/frame.h"
 
@@ -83,15 +84,13 @@ static int read_pids(const char *procs_file, pid_t **out, size_t *n, ferry_error
 	*out = NULL;
 	*n = 0;
 	while (fscanf(f, "%ld", &v) == 1) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			pid_t *grown = realloc(*out, cap * sizeof(pid_t));
-			if (!grown) {
-				free(*out);
-				return ferry_error_set(err, ENOMEM, "pids");
-			}
-			*out = grown;
+		pid_t *grown = grow_for_one(*out, &cap, *n, sizeof(pid_t));
+		if (!grown) {
+			free(*out);
+			*out = NULL;
+			return ferry_error_set(err, ENOMEM, "pids");
 		}
+		*out = grown;
 		(*out)[(*n)++] = (pid_t)v;
 	}
 	return 0;
@@ -287,16 +286,13 @@ static void collect(const struct dirty_range *r, void *data)
 		pc->todo[pc->n_todo - 1].end = r->end;
 		return;
 	}
-	if (pc->n_todo == pc->cap_todo) {
-		size_t cap = pc->cap_todo ? pc->cap_todo * 2 : 256;
-		struct precopy_span *grown = realloc(pc->todo, cap * sizeof(*grown));
-		if (!grown) {
-			pc->todo_error = ENOMEM;
-			return;
-		}
-		pc->todo = grown;
-		pc->cap_todo = cap;
+	struct precopy_span *grown = grow_for_one(pc->todo, &pc->cap_todo, pc->n_todo,
+						  sizeof(*grown));
+	if (!grown) {
+		pc->todo_error = ENOMEM;
+		return;
 	}
+	pc->todo = grown;
 	pc->todo[pc->n_todo++] = (struct precopy_span){ r->start, r->end };
 }
 

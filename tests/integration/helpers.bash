@@ -72,6 +72,37 @@ redis_there_and_back() {
 	[ "$(redis-cli -h "$ip" get k321)" = v321 ]
 }
 
+# memhog_there_and_back NAME MODE: memhog (64 MiB) goes node1 -> node2 ->
+# node1 in MODE with its memory intact each time
+memhog_there_and_back() {
+	start_memhog "$1" node1 64
+	local ip
+	ip=$(field "$1" ip)
+	ferry migrate "$1" --to node2 --mode "$2"
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+	ferry migrate "$1" --to node1 --mode "$2"
+	[ "$(field "$1" node)" = node1 ]
+	run memhog_cmd "$ip" VERIFY
+	[[ "$output" == OK* ]]
+}
+
+# failed_restore_leaves_source_untracked NAME MODE: the restore fails on the
+# target (pre-copy or hybrid); the source serves, its processes hold no
+# userfaultfd, no CRIU page server is left, and it migrates fine afterwards
+failed_restore_leaves_source_untracked() {
+	failed_migration_leaves_source "$1" "$2" fail-restore probe
+	local pid
+	pid=$(ferry ps --json | jq -r --arg n "$1" '.[] | select(.name == $n) | .pid // empty')
+	[ -n "$pid" ]
+	[ "$(ls -l /proc/"$pid"/fd | grep -c userfaultfd || true)" -eq 0 ]
+	! pgrep -f "runc.*checkpoint.*$1"
+	ferry migrate "$1" --to node2 --mode "$2"
+	[ "$(field "$1" node)" = node2 ]
+	run memhog_cmd "$(field "$1" ip)" VERIFY
+	[[ "$output" == OK* ]]
+}
+
 # failed_migration_leaves_source NAME MODE FAULT [probe]: memhog NAME (128
 # MiB, node1) fails to migrate to node2 in MODE under --fault FAULT; it is
 # still alone on node1 with its memory intact (and, with "probe", a client's

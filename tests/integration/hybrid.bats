@@ -49,15 +49,7 @@ teardown() {
 }
 
 @test "hybrid: there and back, memory intact both times" {
-	start_memhog it-hy node1 64
-	ip=$(field it-hy ip)
-	ferry migrate it-hy --to node2 --mode hybrid
-	run memhog_cmd "$ip" VERIFY
-	[[ "$output" == OK* ]]
-	ferry migrate it-hy --to node1 --mode hybrid
-	[ "$(field it-hy node)" = node1 ]
-	run memhog_cmd "$ip" VERIFY
-	[[ "$output" == OK* ]]
+	memhog_there_and_back it-hy hybrid
 }
 
 @test "hybrid: redis keeps its data, there and back" {
@@ -65,16 +57,7 @@ teardown() {
 }
 
 @test "hybrid: restore failing before the commit leaves the source serving, untracked" {
-	failed_migration_leaves_source it-hy hybrid fail-restore probe
-	pid=$(ferry ps --json | jq -r '.[] | select(.name == "it-hy") | .pid // empty')
-	[ -n "$pid" ]
-	[ "$(ls -l /proc/"$pid"/fd | grep -c userfaultfd || true)" -eq 0 ]
-	# no CRIU page server left behind on the source
-	! pgrep -f "runc.*checkpoint.*it-hy"
-	ferry migrate it-hy --to node2 --mode hybrid
-	[ "$(field it-hy node)" = node2 ]
-	run memhog_cmd "$(field it-hy ip)" VERIFY
-	[[ "$output" == OK* ]]
+	failed_restore_leaves_source_untracked it-hy hybrid
 }
 
 @test "hybrid: connection cut during the rounds leaves the source serving" {

@@ -37,15 +37,7 @@ teardown() {
 }
 
 @test "pre-copy: there and back, memory intact both times" {
-	start_memhog it-prc node1 64
-	ip=$(field it-prc ip)
-	ferry migrate it-prc --to node2 --mode precopy
-	run memhog_cmd "$ip" VERIFY
-	[[ "$output" == OK* ]]
-	ferry migrate it-prc --to node1 --mode precopy
-	[ "$(field it-prc node)" = node1 ]
-	run memhog_cmd "$ip" VERIFY
-	[[ "$output" == OK* ]]
+	memhog_there_and_back it-prc precopy
 }
 
 @test "pre-copy: redis keeps its data, there and back" {
@@ -53,16 +45,7 @@ teardown() {
 }
 
 @test "pre-copy: restore failing before the commit leaves the source serving, untracked" {
-	failed_migration_leaves_source it-prc precopy fail-restore probe
-	# no userfaultfd left in the container's process
-	pid=$(ferry ps --json | jq -r '.[] | select(.name == "it-prc") | .pid // empty')
-	[ -n "$pid" ]
-	[ "$(ls -l /proc/"$pid"/fd | grep -c userfaultfd || true)" -eq 0 ]
-	# and it can still migrate afterwards
-	ferry migrate it-prc --to node2 --mode precopy
-	[ "$(field it-prc node)" = node2 ]
-	run memhog_cmd "$(field it-prc ip)" VERIFY
-	[[ "$output" == OK* ]]
+	failed_restore_leaves_source_untracked it-prc precopy
 }
 
 @test "pre-copy: connection cut during the rounds leaves the source serving" {
