@@ -331,19 +331,28 @@ static int64_t scan_all(struct dirty_tracker *t, uint64_t inverted, uint64_t mas
 	return total;
 }
 
+typedef int64_t (*range_op)(struct dirty_tracker *t, const struct dirty_range *r,
+			    dirty_range_fn fn, void *data, ferry_error_t *err);
+
+/* op over every tracked range: the pages it reported in all, or -1. */
+static int64_t sum_over_ranges(struct dirty_tracker *t, range_op op, dirty_range_fn fn,
+			       void *data, ferry_error_t *err)
+{
+	int64_t total = 0;
+	for (size_t i = 0; i < t->n_ranges; i++) {
+		int64_t n = op(t, &t->ranges[i], fn, data, err);
+		if (n < 0)
+			return -1;
+		total += n;
+	}
+	return total;
+}
+
 int64_t dirty_track_present(struct dirty_tracker *t, dirty_range_fn fn, void *data,
 			    ferry_error_t *err)
 {
-	if (t->method == DIRTY_SOFT_DIRTY) {
-		int64_t total = 0;
-		for (size_t i = 0; i < t->n_ranges; i++) {
-			int64_t n = softdirty_present(t, &t->ranges[i], fn, data, err);
-			if (n < 0)
-				return -1;
-			total += n;
-		}
-		return total;
-	}
+	if (t->method == DIRTY_SOFT_DIRTY)
+		return sum_over_ranges(t, softdirty_present, fn, data, err);
 	/* present or swapped, and not the shared zero page */
 	return scan_all(t, PAGE_IS_PFNZERO, PAGE_IS_PFNZERO, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, fn,
 			data, err);
@@ -362,14 +371,7 @@ int64_t dirty_track_scan(struct dirty_tracker *t, dirty_range_fn fn, void *data,
 {
 	if (t->method == DIRTY_SOFT_DIRTY)
 		return softdirty_scan(t, fn, data, err);
-	int64_t total = 0;
-	for (size_t i = 0; i < t->n_ranges; i++) {
-		int64_t n = scan_range(t, &t->ranges[i], fn, data, err);
-		if (n < 0)
-			return -1;
-		total += n;
-	}
-	return total;
+	return sum_over_ranges(t, scan_range, fn, data, err);
 }
 
 void dirty_track_stop(struct dirty_tracker *t)
