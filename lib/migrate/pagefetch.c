@@ -64,7 +64,7 @@ static int ask_more(struct fetcher *f)
 				      .vaddr = r.start, .dst_id = r.pid };
 		struct iovec iov = { &get, sizeof(get) };
 		if (wire_conn_writev_all(&f->ps->upstream, &iov, 1) < 0) {
-			log_error("hybrid page server: cannot reach the source's page server");
+			log_error("page fetch: cannot reach the source's page server");
 			return -1;
 		}
 		f->asked[(f->head + f->n_asked) % PAGEFETCH_DEPTH] = r;
@@ -80,13 +80,13 @@ static int receive_answer(struct fetcher *f)
 	struct ps_iov a;
 	ferry_error_t err = { 0 };
 	if (wire_conn_read_full(&f->ps->upstream, &a, sizeof(a)) != sizeof(a)) {
-		log_error("hybrid page server: the source's page server is gone");
+		log_error("page fetch: the source's page server is gone");
 		return -1;
 	}
 	uint64_t len = a.nr_pages * PS_PAGE;
 	if (!((a.cmd >> 16) & PE_PRESENT) || a.dst_id != want.pid || a.vaddr != want.start ||
 	    a.nr_pages == 0 || len > want.end - want.start) {
-		log_error("hybrid page server: the source answered %llu pages at 0x%llx of %llu "
+		log_error("page fetch: the source answered %llu pages at 0x%llx of %llu "
 			  "for 0x%llx-0x%llx of %u",
 			  (unsigned long long)a.nr_pages, (unsigned long long)a.vaddr,
 			  (unsigned long long)a.dst_id, (unsigned long long)want.start,
@@ -97,7 +97,7 @@ static int receive_answer(struct fetcher *f)
 		return -1;
 	struct wire_page_data pd = { .pid = want.pid, .vaddr = want.start, .data = f->buf, .len = len };
 	if (pagestore_write(f->ps, &pd, &err) < 0) {
-		log_error("hybrid page server: %s", err.message);
+		log_error("page fetch: %s", err.message);
 		return -1;
 	}
 	f->fetched += len;
@@ -145,8 +145,8 @@ static int finish(struct fetcher *f, const struct ps_iov *close_req)
 			return 1;
 	if (wire_conn_writev_all(&f->ps->upstream, &iov, 1) < 0 ||
 	    wire_conn_read_full(&f->ps->upstream, &status, sizeof(status)) != sizeof(status))
-		log_error("hybrid page server: no answer to CLOSE from the source");
-	log_info("hybrid page server: %llu bytes fetched from the source in %.0f ms; %llu "
+		log_error("page fetch: no answer to CLOSE from the source");
+	log_info("page fetch: %llu bytes fetched from the source in %.0f ms; %llu "
 		 "requests from the lazy-pages daemon (%llu waited for pages) in %.0f ms, "
 		 "%.0f ms of it idle",
 		 (unsigned long long)f->fetched,
@@ -169,7 +169,7 @@ static enum step take_request(struct fetcher *f, struct ps_iov *pi)
 	if (ps_is_close(pi))
 		return STEP_CLOSED;
 	if (!ps_request_is_valid(pi)) {
-		log_error("hybrid page server: bad request %#x", pi->cmd);
+		log_error("page fetch: bad request %#x", pi->cmd);
 		return STEP_FAILED;
 	}
 	f->requests++;
@@ -183,7 +183,7 @@ static enum step take_daemon(struct fetcher *f)
 {
 	f->sk = pagestore_accept_daemon(f->ls);
 	if (f->sk < 0) {
-		log_error("hybrid page server: CRIU's lazy-pages daemon did not connect");
+		log_error("page fetch: CRIU's lazy-pages daemon did not connect");
 		return STEP_FAILED;
 	}
 	return STEP_GO_ON;
@@ -206,7 +206,7 @@ static enum step one_step(struct fetcher *f)
 		f->idle_ms += clock_now_ms() - t0;
 		answer = p[1].revents != 0;
 		if (n == 0) {
-			log_error("hybrid page server: CRIU's lazy-pages daemon did not connect");
+			log_error("page fetch: CRIU's lazy-pages daemon did not connect");
 			return STEP_FAILED;
 		}
 		if (p[0].revents && f->sk < 0) {
@@ -244,7 +244,7 @@ int pagefetch_serve(struct pagestore *ps, int ls)
 		else if (f.has_waiting && waiting_is_held(&f))
 			s = serve_waiting(&f);
 		else if (f.has_waiting && f.n_asked == 0) {
-			log_error("hybrid page server: pages at 0x%llx of %llu are nowhere",
+			log_error("page fetch: pages at 0x%llx of %llu are nowhere",
 				  (unsigned long long)f.waiting.vaddr,
 				  (unsigned long long)f.waiting.dst_id);
 			s = STEP_FAILED;

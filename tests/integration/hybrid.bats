@@ -36,7 +36,7 @@ teardown() {
 	[[ "$output" == OK* ]]
 	[ "$(copies it-hy)" -eq 1 ]
 	# the pages the target lacked came from the source's page server
-	grep -E "hybrid page server: [1-9][0-9]* bytes fetched from the source" \
+	grep -E "page fetch: [1-9][0-9]* bytes fetched from the source" \
 		/run/ferry/nodes/node2/agent.log
 	# the source's CRIU finished (the target holds every page): nothing of
 	# the container is left on node1
