@@ -44,7 +44,7 @@ static int wait_listening(const char *work_dir, struct proc *p, ferry_error_t *e
 }
 
 int lazy_daemon_start(const char *image_dir, const char *work_dir, const char *page_server,
-		      struct proc *p, ferry_error_t *err)
+		      const char *criu_conf, struct proc *p, ferry_error_t *err)
 {
 	char ip[64], port[16];
 	const char *argv[24];
@@ -53,6 +53,10 @@ int lazy_daemon_start(const char *image_dir, const char *work_dir, const char *p
 		return -1;
 	argv[n++] = config_get()->criu;
 	argv[n++] = "lazy-pages";
+	if (criu_conf) { /* the node's: TLS to the source's page server */
+		argv[n++] = "--config";
+		argv[n++] = criu_conf;
+	}
 	argv[n++] = "--page-server";
 	argv[n++] = "--address";
 	argv[n++] = ip;

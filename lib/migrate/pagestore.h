@@ -17,8 +17,7 @@
  * count, the address range and the frame size are bounded
  * (wire_parse_page_data); so are the lazy-pages daemon's requests.
  *
- * Post-copy and hybrid (pre-copy rounds, then post-copy for the rest): the
- * store starts empty (post-copy) or PAGE_DROP frames
+ * Hybrid (pre-copy rounds, then post-copy for the rest): PAGE_DROP frames
  * remove pages that changed after they were sent (pagestore_drop), the
  * store check counts what is missing instead of failing, and the page server
  * gets an upstream: a mutual-TLS connection to CRIU's page server on the
@@ -62,10 +61,10 @@ struct pagestore {
 	int n_procs;
 	uint64_t bytes;        /* received */
 	uint64_t lazy_bytes;   /* lazy pages of the dump */
-	uint64_t missing_bytes; /* post-copy, hybrid: lazy pages the store does not hold */
+	uint64_t missing_bytes; /* hybrid: lazy pages the store does not hold */
 	uint64_t dropped_bytes; /* hybrid: PAGE_DROP ranges received */
-	struct wire_conn upstream; /* post-copy, hybrid: CRIU's page server on the source, or fd -1 */
-	struct pagestore_runs missing; /* post-copy, hybrid: lazy pages the store lacks */
+	struct wire_conn upstream; /* hybrid: CRIU's page server on the source, or fd -1 */
+	struct pagestore_runs missing; /* hybrid: lazy pages the store lacks */
 	pid_t server;          /* the page server's process, 0 if none */
 };
 
@@ -83,7 +82,7 @@ uint64_t pagestore_run_end(const struct pagestore *ps, uint32_t pid, uint64_t ad
 int pagestore_runs_add(struct pagestore_runs *runs, uint32_t pid, uint64_t start, uint64_t end);
 void pagestore_runs_free(struct pagestore_runs *runs);
 /* Fails unless the store holds every lazy page of images_dir's pagemaps;
- * with an upstream (post-copy, hybrid), lists the missing ones instead. */
+ * with an upstream (hybrid), lists the missing ones instead. */
 int pagestore_check_images(struct pagestore *ps, const char *images_dir, ferry_error_t *err);
 /* Starts the page server on address (port chosen); out: "address:port".
  * An upstream set before goes with it (this process forgets its copy). */

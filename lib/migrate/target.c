@@ -39,7 +39,7 @@ struct target {
 	char page_server[64];    /* post-copy and hybrid: where the source serves memory */
 	struct proc lazy;        /* post- or pre-copy: CRIU's lazy-pages daemon */
 	bool precopy;            /* memory arrived before the dump (pagestore.h) */
-	bool fetch;              /* post-copy, hybrid: what the store lacks comes from the source's page server */
+	bool fetch;              /* hybrid: what the store lacks comes from the source's page server */
 	struct pagestore ps;
 	bool prepared;
 	bool marked;             /* the incoming marker exists */
@@ -165,7 +165,7 @@ static int dump_done(struct target *t, ferry_error_t *err)
 	    json_object_is_type(ps, json_type_string))
 		snprintf(t->page_server, sizeof(t->page_server), "%s", json_object_get_string(ps));
 	t->precopy = json_object_object_get_ex(m, "precopy", &ps) && json_object_get_boolean(ps);
-	t->fetch = t->page_server[0] != '\0';
+	t->fetch = t->precopy && t->page_server[0] != '\0';
 	return stream_receiver_check_complete(&t->rx, err);
 }
 
@@ -243,18 +243,22 @@ static int restore(struct target *t, ferry_error_t *err)
 		unlink(inv); /* test-only: makes CRIU's restore fail for real */
 	}
 	double start = clock_now_ms();
-	struct restore_source src = { t->images, t->work, t->fetch || t->precopy };
-	/* the lazy pages come from a page server here: from the store (what
-	 * pre-copy sent), and (post-copy, hybrid) what it lacks fetched from
-	 * the source's, in bulk, through the same one (pagefetch.h) */
+	struct restore_source src = { t->images, t->work, t->page_server[0] != '\0' || t->precopy };
+	char conf[PATH_MAX];
+	config_criu_conf(conf, sizeof(conf), t->node->self.name);
+	/* pre-copy: the lazy pages come from the store, through a page server
+	 * here; hybrid: those it lacks fetched from the source's, through the
+	 * same one (pagefetch.h).  Post-copy: CRIU's lazy-pages daemon fetches
+	 * from the source's page server itself (README: tried both) */
 	if (t->fetch && peer_connect_page_server(t->node, t->peer, t->page_server,
 						 &t->ps.upstream, err) < 0)
 		return -1;
-	if (src.lazy && (pagestore_check_images(&t->ps, t->images, err) < 0 ||
-			 pagestore_serve_start(&t->ps, "127.0.0.1", t->page_server, err) < 0))
+	if (t->precopy && (pagestore_check_images(&t->ps, t->images, err) < 0 ||
+			   pagestore_serve_start(&t->ps, "127.0.0.1", t->page_server, err) < 0))
 		return -1;
 	double checked = clock_now_ms();
-	if (src.lazy && lazy_daemon_start(t->images, t->work, t->page_server, &t->lazy, err) < 0)
+	if (src.lazy && lazy_daemon_start(t->images, t->work, t->page_server,
+					  t->precopy ? NULL : conf, &t->lazy, err) < 0)
 		return -1;
 	double daemon = clock_now_ms();
 	if (pod_restore(t->node, t->record, &src, err) < 0)
@@ -296,7 +300,7 @@ static int await_commit(struct target *t, ferry_error_t *err)
 
 static const char *fill_name(const struct target *t)
 {
-	return !t->fetch ? "local page fill" : t->precopy ? "hybrid page fill" : "post-copy";
+	return t->fetch ? "hybrid page fill" : t->precopy ? "local page fill" : "post-copy";
 }
 
 /* Post-copy: the daemon exits once every page has arrived from the source. */
