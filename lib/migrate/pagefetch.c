@@ -7,6 +7,7 @@
 #include "migrate/psproto.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -164,7 +165,7 @@ enum step { STEP_GO_ON, STEP_CLOSED, STEP_FAILED };
 /* Reads one daemon request: answered now, or waits for its pages. */
 static enum step take_request(struct fetcher *f, struct ps_iov *pi)
 {
-	if (ps_recv_all(f->sk, pi, sizeof(*pi)) < 0)
+	if (fs_read_full(f->sk, pi, sizeof(*pi)) != (ssize_t)sizeof(*pi))
 		return STEP_FAILED;
 	if (ps_is_close(pi))
 		return STEP_CLOSED;

@@ -35,12 +35,17 @@ void pagestore_init(struct pagestore *ps, const char *dir)
 	ps->upstream.fd = -1;
 }
 
-static struct pagestore_proc *find(struct pagestore *ps, uint32_t pid)
+static const struct pagestore_proc *lookup(const struct pagestore *ps, uint32_t pid)
 {
 	for (int i = 0; i < ps->n_procs; i++)
 		if (ps->procs[i].pid == pid)
 			return &ps->procs[i];
 	return NULL;
+}
+
+static struct pagestore_proc *find(struct pagestore *ps, uint32_t pid)
+{
+	return (struct pagestore_proc *)lookup(ps, pid);
 }
 
 /* Room for one more span of p; -1 when out of memory. */
@@ -177,19 +182,14 @@ int pagestore_drop(struct pagestore *ps, const struct wire_page_drop *pd, ferry_
 
 bool pagestore_holds(const struct pagestore *ps, uint32_t pid, uint64_t start, uint64_t end)
 {
-	for (int i = 0; i < ps->n_procs; i++)
-		if (ps->procs[i].pid == pid)
-			return covered(&ps->procs[i], start, end);
-	return false;
+	const struct pagestore_proc *p = lookup(ps, pid);
+	return p && covered(p, start, end);
 }
 
 uint64_t pagestore_run_end(const struct pagestore *ps, uint32_t pid, uint64_t addr, uint64_t end,
 			   bool *held)
 {
-	const struct pagestore_proc *p = NULL;
-	for (int i = 0; i < ps->n_procs && !p; i++)
-		if (ps->procs[i].pid == pid)
-			p = &ps->procs[i];
+	const struct pagestore_proc *p = lookup(ps, pid);
 	size_t i = p ? first_span_reaching(p, addr + 1) : 0;
 	*held = p && i < p->n_spans && p->spans[i].start <= addr;
 	uint64_t limit = !p || i == p->n_spans ? end : *held ? p->spans[i].end : p->spans[i].start;
@@ -299,7 +299,7 @@ static int serve_from_store(struct pagestore *ps, int sk)
 {
 	for (;;) {
 		struct ps_iov pi;
-		if (ps_recv_all(sk, &pi, sizeof(pi)) < 0)
+		if (fs_read_full(sk, &pi, sizeof(pi)) != (ssize_t)sizeof(pi))
 			return 1;
 		if (ps_is_close(&pi)) {
 			int32_t status = 0;

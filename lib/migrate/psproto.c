@@ -30,20 +30,8 @@ struct ps_iov ps_answer(const struct ps_iov *pi)
 	return a;
 }
 
-int ps_recv_all(int fd, void *buf, size_t len)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = recv(fd, (char *)buf + got, len - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
+/* send(MSG_NOSIGNAL), not fs_write_all: a daemon that went away must be an
+ * error here, not a SIGPIPE (the unit test's process does not ignore it) */
 int ps_send_all(int fd, const void *buf, size_t len)
 {
 	size_t sent = 0;

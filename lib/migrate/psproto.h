@@ -38,8 +38,7 @@ bool ps_request_is_valid(const struct ps_iov *pi);
 bool ps_is_close(const struct ps_iov *pi);
 /* The header that answers pi with its pages present. */
 struct ps_iov ps_answer(const struct ps_iov *pi);
-/* Blocking socket I/O of exactly len bytes; -1 on error or end of stream. */
-int ps_recv_all(int fd, void *buf, size_t len);
+/* Sends exactly len bytes on a socket; -1 on error (reads: fs_read_full). */
 int ps_send_all(int fd, const void *buf, size_t len);
 /* Sends [off, off + len) of the file fd to the socket sk (sendfile). */
 int ps_send_file_range(int sk, int fd, uint64_t off, uint64_t len);

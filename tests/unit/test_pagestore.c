@@ -99,7 +99,7 @@ static void answer_upstream(int up)
 {
 	struct ps_iov get, reply;
 	static uint8_t pages[3 * PAGE];
-	assert_int_equal(ps_recv_all(up, &get, sizeof(get)), 0);
+	assert_int_equal(fs_read_full(up, &get, sizeof(get)), (ssize_t)sizeof(get));
 	if (ps_is_close(&get)) {
 		int32_t ok = 0;
 		assert_int_equal(ps_send_all(up, &ok, sizeof(ok)), 0);
@@ -130,7 +130,7 @@ static void daemon_get(int sk, int up, uint64_t addr, unsigned n, const char *ex
 			break;
 		answer_upstream(up);
 	}
-	assert_int_equal(ps_recv_all(sk, &a, sizeof(a)), 0);
+	assert_int_equal(fs_read_full(sk, &a, sizeof(a)), (ssize_t)sizeof(a));
 	assert_int_equal(a.nr_pages, n);
 	assert_int_equal(a.vaddr, addr);
 	for (unsigned i = 0; i < n; i++) {
@@ -140,7 +140,7 @@ static void daemon_get(int sk, int up, uint64_t addr, unsigned n, const char *ex
 			answer_upstream(up);
 			p[0].revents = p[1].revents = 0;
 		}
-		assert_int_equal(ps_recv_all(sk, page, PAGE), 0);
+		assert_int_equal(fs_read_full(sk, page, PAGE), (ssize_t)PAGE);
 		fill(want, addr + i * PAGE, (uint8_t)expect[i]);
 		assert_memory_equal(page, want, PAGE);
 	}
@@ -207,7 +207,7 @@ static void test_fetch(void **state)
 			break;
 		answer_upstream(pair[1]);
 	}
-	assert_int_equal(ps_recv_all(sk, &status, sizeof(status)), 0);
+	assert_int_equal(fs_read_full(sk, &status, sizeof(status)), (ssize_t)sizeof(status));
 	assert_int_equal(status, 0);
 	int ws;
 	assert_int_equal(waitpid(child, &ws, 0), child);
